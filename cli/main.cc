@@ -1,0 +1,108 @@
+// The `keel` binary: one entry point, subcommands dispatch to services and tools.
+//
+// Usage errors (unknown command or flag, bad value) print one line naming the
+// problem and exit with code 2.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "keel/app/serve.h"
+#include "keel/services/hello.h"
+
+#ifndef KEEL_VERSION
+#define KEEL_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr int kUsageError = 2;
+
+std::map<std::string, keel::app::ServiceDef> Services() {
+  std::map<std::string, keel::app::ServiceDef> services;
+  auto hello = keel::services::HelloService();
+  services.emplace(hello.name, hello);
+  return services;
+}
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "keel: error: %s (see 'keel help')\n", message.c_str());
+  return kUsageError;
+}
+
+// CLI11 messages may span lines; the contract is one line.
+std::string OneLine(std::string s) {
+  for (auto& c : s) {
+    if (c == '\n') c = ' ';
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto services = Services();
+  CLI::App app{"Keel: classic distributed systems in C++, and the lab that proves them.", "keel"};
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  app.add_subcommand("version", "Print the version and exit.");
+
+  CLI::App* help = app.add_subcommand("help", "Show help for a command: keel help <command>.");
+  std::string help_topic;
+  help->add_option("command", help_topic, "command to explain");
+
+  CLI::App* serve = app.add_subcommand("serve", "Run a service: keel serve <service> [flags].");
+  std::string service_name;
+  keel::app::ServeFlags flags;
+  std::string service_list;
+  for (const auto& [name, def] : services) service_list += "\n  " + name + "  " + def.summary;
+  serve->add_option("service", service_name, "service to run:" + service_list)->required();
+  serve->add_option("-c,--config", flags.config_file, "YAML config file (or KEEL_CONFIG)");
+  serve->add_option("--http", flags.http, "HTTP listen address HOST:PORT (http.listen)");
+  serve->add_option("--threads", flags.threads, "worker threads (http.threads)");
+  serve->add_option("--log-level", flags.log_level, "debug|info|warn|error (log.level)");
+  serve->add_option("--access-log", flags.access_log, "true|false: log every request (log.access)");
+  serve->add_option("--set", flags.sets, "override any config key: --set http.idle_timeout=30s");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return UsageError(OneLine(e.what()));
+  }
+
+  if (app.got_subcommand("version")) {
+    std::printf("keel %s\n", KEEL_VERSION);
+    return 0;
+  }
+  if (app.got_subcommand("help")) {
+    if (help_topic.empty()) {
+      std::printf("%s", app.help().c_str());
+      return 0;
+    }
+    CLI::App* sub = nullptr;
+    try {
+      sub = app.get_subcommand(help_topic);
+    } catch (const CLI::OptionNotFound&) {
+      return UsageError("unknown command '" + help_topic + "'");
+    }
+    std::printf("%s", sub->help().c_str());
+    return 0;
+  }
+  if (app.got_subcommand("serve")) {
+    auto it = services.find(service_name);
+    if (it == services.end()) {
+      std::string names;
+      for (const auto& [name, def] : services) names += (names.empty() ? "" : ", ") + name;
+      return UsageError("unknown service '" + service_name + "' (available: " + names + ")");
+    }
+    return keel::app::Serve(it->second, flags);
+  }
+  return UsageError("no command given");
+}

@@ -1,0 +1,55 @@
+// `keel serve <service>`: the shared entry point that turns flags, a config
+// file and KEEL_* variables into a running HTTP service.
+//
+// A service describes itself once with a ServiceDef; Serve() loads and
+// validates the config (common keys under http.* and log.*, plus the
+// service's own), builds its routes, binds, serves and drains on SIGTERM.
+//
+//   ServiceDef hello{.name = "hello", .summary = "...",
+//                    .build = [](const config::Config&, net::Router& r) { ... }};
+//   return Serve(hello, flags);
+//
+// Exit codes: 0 after a graceful stop, 1 when the service cannot start
+// (e.g. the address is in use), 2 for invalid configuration.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "keel/base/status.h"
+#include "keel/config/config.h"
+#include "keel/net/http_server.h"
+#include "keel/net/router.h"
+
+namespace keel::app {
+
+struct ServiceDef {
+  std::string name;
+  std::string summary;
+  // Declares the service's own config keys (optional).
+  std::function<void(config::Schema&)> add_keys;
+  // Adds the service's routes; an error aborts startup with exit code 1.
+  std::function<Status(const config::Config&, net::Router&)> build;
+};
+
+// What the command line said; empty strings mean "not given".
+struct ServeFlags {
+  std::string config_file;
+  std::string http;       // HOST:PORT
+  std::string threads;
+  std::string log_level;
+  std::string access_log;  // "true" / "false"
+  std::vector<std::string> sets;  // "key=value"
+};
+
+// The keys every service has.
+void AddCommonKeys(config::Schema& schema);
+// Loads config from flags, file and environment. Errors name the key.
+StatusOr<config::Config> LoadServiceConfig(const ServiceDef& service, const ServeFlags& flags);
+// HTTP server options from a loaded config.
+net::HttpServerOptions HttpOptionsFromConfig(const config::Config& cfg);
+
+int Serve(const ServiceDef& service, const ServeFlags& flags);
+
+}  // namespace keel::app

@@ -1,0 +1,134 @@
+#include "keel/app/serve.h"
+
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "keel/obs/log.h"
+#include "keel/obs/metrics.h"
+#include "keel/obs/process_metrics.h"
+
+namespace keel::app {
+
+using config::KeySpec;
+using config::Type;
+
+void AddCommonKeys(config::Schema& schema) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  schema.Add({"http.listen", Type::kHostPort, "127.0.0.1:8080", "address to serve HTTP on"})
+      .Add({"http.threads", Type::kInt, std::to_string(cores), "worker threads (default: cores)",
+            1, 1024})
+      .Add({"http.max_header_bytes", Type::kByteSize, "16KiB",
+            "largest request header accepted (else 431)", 256, 1 << 24})
+      .Add({"http.max_body_bytes", Type::kByteSize, "1MiB",
+            "largest request body accepted (else 413)", 0, 1LL << 32})
+      .Add({"http.header_timeout", Type::kDuration, "10s",
+            "time from a request's first byte to its complete header (else 408)", 1, 3600000})
+      .Add({"http.idle_timeout", Type::kDuration, "60s",
+            "keep-alive idle time, and the longest stall while reading a body or writing", 1,
+            86400000})
+      .Add({"http.shutdown_timeout", Type::kDuration, "10s",
+            "how long a graceful shutdown waits for requests in flight", 0, 3600000})
+      .Add({"http.max_connections", Type::kInt, "50000", "open connections accepted at once", 1,
+            10000000})
+      .Add({"log.level", Type::kEnum, "info", "debug, info, warn or error", 0, 0,
+            {"debug", "info", "warn", "error"}})
+      .Add({"log.access", Type::kBool, "false", "one JSON log line per request"});
+}
+
+StatusOr<config::Config> LoadServiceConfig(const ServiceDef& service, const ServeFlags& flags) {
+  config::Schema schema;
+  AddCommonKeys(schema);
+  if (service.add_keys) service.add_keys(schema);
+  config::LoadOptions options;
+  options.file = flags.config_file;
+  options.env = config::EnvFromProcess();
+  if (options.file.empty()) {
+    auto it = options.env.find("KEEL_CONFIG");
+    if (it != options.env.end()) options.file = it->second;
+  }
+  auto add = [&](const std::string& key, const std::string& value, const std::string& flag) {
+    if (!value.empty()) options.overrides.push_back({key, value, "flag " + flag});
+  };
+  add("http.listen", flags.http, "--http");
+  add("http.threads", flags.threads, "--threads");
+  add("log.level", flags.log_level, "--log-level");
+  add("log.access", flags.access_log, "--access-log");
+  for (const auto& kv : flags.sets) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument("--set: expected KEY=VALUE, got '" + kv + "'");
+    }
+    options.overrides.push_back({kv.substr(0, eq), kv.substr(eq + 1), "flag --set"});
+  }
+  return config::Config::Load(schema, options);
+}
+
+net::HttpServerOptions HttpOptionsFromConfig(const config::Config& cfg) {
+  net::HttpServerOptions o;
+  HostPort hp = cfg.GetHostPort("http.listen");
+  o.host = hp.host;
+  o.port = hp.port;
+  o.threads = static_cast<int>(cfg.GetInt("http.threads"));
+  o.limits.max_header_bytes = cfg.GetByteSize("http.max_header_bytes");
+  o.limits.max_body_bytes = cfg.GetByteSize("http.max_body_bytes");
+  o.header_timeout = cfg.GetDuration("http.header_timeout");
+  o.idle_timeout = cfg.GetDuration("http.idle_timeout");
+  o.shutdown_timeout = cfg.GetDuration("http.shutdown_timeout");
+  o.max_connections = static_cast<std::size_t>(cfg.GetInt("http.max_connections"));
+  o.access_log = cfg.GetBool("log.access");
+  return o;
+}
+
+namespace {
+
+// Many keep-alive clients need many descriptors: use the hard limit.
+void RaiseFdLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+
+int Serve(const ServiceDef& service, const ServeFlags& flags) {
+  auto cfg = LoadServiceConfig(service, flags);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "keel: error: %s\n", cfg.status().message().c_str());
+    return 2;
+  }
+  obs::LogLevel level = obs::LogLevel::kInfo;
+  obs::ParseLogLevel(cfg->GetString("log.level"), &level);
+  obs::SetLogLevel(level);
+  RaiseFdLimit();
+
+  net::Router router;
+  if (service.build) {
+    Status st = service.build(*cfg, router);
+    if (!st.ok()) {
+      obs::Log(obs::LogLevel::kError, "service failed to start",
+               {{"service", service.name}, {"error", st.message()}});
+      return 1;
+    }
+  }
+  obs::Registry& registry = obs::DefaultRegistry();
+  obs::RegisterProcessMetrics(registry);
+  net::HttpServerOptions options = HttpOptionsFromConfig(*cfg);
+  auto server = net::HttpServer::Create(options, std::move(router), registry);
+  if (!server.ok()) {
+    obs::Log(obs::LogLevel::kError, "cannot start", {{"service", service.name},
+                                                     {"error", server.status().message()}});
+    std::fprintf(stderr, "keel: error: %s\n", server.status().message().c_str());
+    return 1;
+  }
+  std::string addr = options.host + ":" + std::to_string((*server)->port());
+  obs::Log(obs::LogLevel::kInfo, "listening",
+           {{"service", service.name}, {"http", addr}, {"threads", options.threads}});
+  (*server)->Run(/*handle_signals=*/true);
+  return 0;
+}
+
+}  // namespace keel::app

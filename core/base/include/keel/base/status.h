@@ -1,0 +1,80 @@
+// Status and StatusOr<T>: errors as values at fallible boundaries.
+//
+// Keel does not let exceptions cross module APIs or the event loop. A function
+// that can fail on untrusted input, the network or a dependency returns a
+// Status (no value) or a StatusOr<T> (a value or an error).
+//
+//   StatusOr<Duration> d = ParseDuration("250ms");
+//   if (!d.ok()) return d.status();
+//   Use(*d);
+//
+// Thread-safety: values; copy freely.
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace keel {
+
+enum class StatusCode {
+  kOk = 0,
+  kInvalidArgument,  // the caller's input is wrong (bad flag, bad config key)
+  kNotFound,
+  kUnavailable,      // a dependency or the network failed; retrying may help
+  kInternal,         // a bug or an unexpected system error
+};
+
+class Status {
+ public:
+  Status() = default;  // OK
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status Ok() { return Status(); }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+inline Status InvalidArgument(std::string msg) {
+  return Status(StatusCode::kInvalidArgument, std::move(msg));
+}
+inline Status NotFound(std::string msg) { return Status(StatusCode::kNotFound, std::move(msg)); }
+inline Status Unavailable(std::string msg) {
+  return Status(StatusCode::kUnavailable, std::move(msg));
+}
+inline Status Internal(std::string msg) { return Status(StatusCode::kInternal, std::move(msg)); }
+
+// StatusOr<T> holds either a T or a non-OK Status.
+// REQUIRES: value accessors are only called when ok().
+template <typename T>
+class StatusOr {
+ public:
+  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  StatusOr(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
+    assert(!std::get<Status>(v_).ok() && "StatusOr built from an OK status");
+  }
+
+  bool ok() const { return std::holds_alternative<T>(v_); }
+  Status status() const { return ok() ? Status() : std::get<Status>(v_); }
+
+  T& value() & { return std::get<T>(v_); }
+  const T& value() const& { return std::get<T>(v_); }
+  T&& value() && { return std::get<T>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+}  // namespace keel

@@ -1,0 +1,139 @@
+#include "keel/obs/trace_context.h"
+
+#include <random>
+
+namespace keel::obs {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;  // the spec allows lower-case hex only
+}
+
+template <std::size_t N>
+bool ParseHex(std::string_view text, std::array<std::uint8_t, N>* out) {
+  if (text.size() != 2 * N) return false;
+  bool nonzero = false;
+  for (std::size_t i = 0; i < N; ++i) {
+    int hi = HexValue(text[2 * i]);
+    int lo = HexValue(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    (*out)[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    nonzero |= (*out)[i] != 0;
+  }
+  return nonzero;
+}
+
+template <std::size_t N>
+char* WriteHex(const std::array<std::uint8_t, N>& bytes, char* p) {
+  for (auto b : bytes) {
+    *p++ = kHex[b >> 4];
+    *p++ = kHex[b & 15];
+  }
+  return p;
+}
+
+// xoshiro256** seeded once per thread: ids need uniqueness, not secrecy.
+class IdGenerator {
+ public:
+  IdGenerator() {
+    std::random_device rd;
+    for (auto& s : s_) s = (std::uint64_t{rd()} << 32) | rd();
+  }
+  std::uint64_t Next() {
+    const std::uint64_t result = Rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = Rotl(s_[3], 45);
+    return result;
+  }
+
+ private:
+  static std::uint64_t Rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t s_[4];
+};
+
+template <std::size_t N>
+void FillRandom(std::array<std::uint8_t, N>* out) {
+  thread_local IdGenerator gen;
+  for (std::size_t i = 0; i < N; i += 8) {
+    std::uint64_t v = gen.Next() | 1;  // never all zero
+    for (std::size_t j = 0; j < 8 && i + j < N; ++j) (*out)[i + j] = static_cast<std::uint8_t>(v >> (8 * j));
+  }
+}
+
+}  // namespace
+
+std::optional<TraceContext> TraceContext::Parse(std::string_view h) {
+  if (h.size() < kHeaderSize) return std::nullopt;
+  int v_hi = HexValue(h[0]), v_lo = HexValue(h[1]);
+  if (v_hi < 0 || v_lo < 0 || (v_hi == 15 && v_lo == 15)) return std::nullopt;
+  // Version 00 is exactly 55 characters; later versions may append "-...".
+  if (h.substr(0, 2) == "00" ? h.size() != kHeaderSize : (h.size() > kHeaderSize && h[kHeaderSize] != '-')) {
+    return std::nullopt;
+  }
+  if (h[2] != '-' || h[35] != '-' || h[52] != '-') return std::nullopt;
+  TraceContext ctx;
+  if (!ParseHex(h.substr(3, 32), &ctx.trace_id)) return std::nullopt;
+  if (!ParseHex(h.substr(36, 16), &ctx.parent_span_id)) return std::nullopt;
+  int f_hi = HexValue(h[53]), f_lo = HexValue(h[54]);
+  if (f_hi < 0 || f_lo < 0) return std::nullopt;
+  ctx.flags = static_cast<std::uint8_t>(f_hi << 4 | f_lo);
+  return ctx;
+}
+
+TraceContext TraceContext::ContinueOrStart(std::string_view header) {
+  TraceContext ctx;
+  if (auto parsed = header.empty() ? std::nullopt : Parse(header)) {
+    ctx = *parsed;
+  } else {
+    FillRandom(&ctx.trace_id);
+    ctx.parent_span_id = {};
+    ctx.flags = 0;
+  }
+  FillRandom(&ctx.span_id);
+  return ctx;
+}
+
+bool TraceContext::has_parent() const {
+  for (auto b : parent_span_id) {
+    if (b != 0) return true;
+  }
+  return false;
+}
+
+TraceContext::HeaderBuf TraceContext::ToHeader() const {
+  HeaderBuf buf;
+  char* p = buf.data();
+  *p++ = '0';
+  *p++ = '0';
+  *p++ = '-';
+  p = WriteHex(trace_id, p);
+  *p++ = '-';
+  p = WriteHex(span_id, p);
+  *p++ = '-';
+  *p++ = kHex[flags >> 4];
+  *p++ = kHex[flags & 15];
+  return buf;
+}
+
+std::array<char, 32> TraceContext::TraceIdHex() const {
+  std::array<char, 32> out;
+  WriteHex(trace_id, out.data());
+  return out;
+}
+
+std::array<char, 16> TraceContext::SpanIdHex() const {
+  std::array<char, 16> out;
+  WriteHex(span_id, out.data());
+  return out;
+}
+
+}  // namespace keel::obs
