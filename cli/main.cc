@@ -66,6 +66,15 @@ int main(int argc, char** argv) {
   serve->add_option("--access-log", flags.access_log, "true|false: log every request (log.access)");
   serve->add_option("--set", flags.sets, "override any config key: --set http.idle_timeout=30s");
 
+  if (argc >= 2 && argv[1][0] != '-') {
+    std::string command = argv[1];
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known |= sub->get_name() == command;
+    }
+    if (!known) return UsageError("unknown command '" + command + "'");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -125,9 +125,10 @@ int Serve(const ServiceDef& service, const ServeFlags& flags) {
     return 1;
   }
   std::string addr = options.host + ":" + std::to_string((*server)->port());
-  obs::Log(obs::LogLevel::kInfo, "listening",
-           {{"service", service.name}, {"http", addr}, {"threads", options.threads}});
-  (*server)->Run(/*handle_signals=*/true);
+  (*server)->Run(/*handle_signals=*/true, [&] {
+    obs::Log(obs::LogLevel::kInfo, "listening",
+             {{"service", service.name}, {"http", addr}, {"threads", options.threads}});
+  });
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -128,7 +129,11 @@ StatusOr<Config> Config::Load(const Schema& schema, const LoadOptions& options) 
 
   if (!options.file.empty()) {
     std::ifstream in(options.file);
-    if (!in) return InvalidArgument("config: cannot read file '" + options.file + "'");
+    // A directory opens fine but reads as empty: it would silently mean "all defaults".
+    std::error_code ec;
+    if (!in || std::filesystem::is_directory(options.file, ec)) {
+      return InvalidArgument("config: cannot read file '" + options.file + "'");
+    }
     std::stringstream text;
     text << in.rdbuf();
     YAML::Node root;
@@ -144,7 +149,14 @@ StatusOr<Config> Config::Load(const Schema& schema, const LoadOptions& options) 
     std::vector<std::pair<std::string, std::string>> flat;
     auto st = Flatten(root, "", &flat);
     if (!st.ok()) return InvalidArgument("config: " + st.message() + Where("file " + options.file));
-    for (const auto& [key, value] : flat) {
+    for (std::size_t i = 0; i < flat.size(); ++i) {
+      const auto& [key, value] = flat[i];
+      for (std::size_t j = 0; j < i; ++j) {
+        if (flat[j].first == key) {
+          return InvalidArgument("config: duplicate key '" + key + "'" +
+                                 Where("file " + options.file));
+        }
+      }
       st = set(key, value, "file " + options.file);
       if (!st.ok()) return st;
     }

@@ -4,6 +4,7 @@
 
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <algorithm>
 #include <new>
 
 namespace keel::net {
@@ -22,6 +23,7 @@ class RequestParser::Impl final : public http::basic_parser<true> {
   }
 
   const char* msg = nullptr;
+  const char* end = nullptr;  // end of the bytes available from msg
 
  private:
   Span Locate(beast::string_view s) const {
@@ -37,7 +39,15 @@ class RequestParser::Impl final : public http::basic_parser<true> {
   }
   void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
   void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
-                     beast::error_code&) override {
+                     beast::error_code& ec) override {
+    // Trailer fields of a chunked body are not merged into the header (RFC 9110 §6.5.1).
+    if (is_header_done()) return;
+    // Beast unfolds obsolete line folding into a buffer of its own; the value
+    // then has no offset in the message. RFC 9112 §5.2 allows rejecting it.
+    if (value.data() < msg || value.data() + value.size() > end) {
+      ec = http::error::bad_value;
+      return;
+    }
     if (name == http::field::expect && value.size() == 12 &&
         strncasecmp(value.data(), "100-continue", 12) == 0) {
       owner_->expect_continue_ = true;
@@ -69,6 +79,25 @@ class RequestParser::Impl final : public http::basic_parser<true> {
 
   RequestParser* owner_;
 };
+
+namespace {
+
+// Beast rejects a version other than 1.0 and 1.1 as bad_version before it
+// reports the request line; tell a well-formed one ("HTTP/2.0": 505) from a
+// malformed one (400) by the last word of the request line.
+bool IsUnsupportedVersion(const char* msg, std::size_t size) {
+  std::string_view line(msg, size);
+  line = line.substr(0, line.find_first_of("\r\n"));
+  std::string_view v = line.substr(line.rfind(' ') + 1);
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (line.find(' ') == std::string_view::npos || v.size() != 8 || v.substr(0, 5) != "HTTP/" ||
+      !digit(v[5]) || v[6] != '.' || !digit(v[7])) {
+    return false;
+  }
+  return v != "HTTP/1.0" && v != "HTTP/1.1";  // those failed for another reason
+}
+
+}  // namespace
 
 void RequestParser::ConstructImpl() {
   static_assert(sizeof(Impl) <= sizeof(impl_storage_), "grow RequestParser::impl_storage_");
@@ -103,10 +132,21 @@ bool RequestParser::header_done() const { return impl_->is_header_done(); }
 
 ParseResult RequestParser::Feed(const char* msg, std::size_t size, std::size_t* fed) {
   impl_->msg = msg;
+  impl_->end = msg + size;
   while (*fed < size && !impl_->is_done()) {
-    beast::error_code ec;
-    std::size_t n = impl_->put(boost::asio::const_buffer(msg + *fed, size - *fed), ec);
+    // Beast applies its header limit to the request line and to the fields
+    // separately; showing it at most max_header_bytes from the message start
+    // bounds the whole header.
+    std::size_t avail = size;
+    if (!impl_->is_header_done()) avail = std::min(size, limits_.max_header_bytes);
+    beast::error_code ec = http::error::need_more;
+    std::size_t n = 0;
+    if (*fed < avail) n = impl_->put(boost::asio::const_buffer(msg + *fed, avail - *fed), ec);
     *fed += n;
+    if (ec == http::error::need_more && !impl_->is_header_done() &&
+        size >= limits_.max_header_bytes) {
+      ec = http::error::header_limit;
+    }
     if (ec == http::error::need_more) return ParseResult::kNeedMore;
     if (ec) {
       if (ec == http::error::header_limit) {
@@ -115,7 +155,7 @@ ParseResult RequestParser::Feed(const char* msg, std::size_t size, std::size_t* 
       } else if (ec == http::error::body_limit) {
         error_status_ = 413;
         error_message_ = "request body exceeds " + std::to_string(limits_.max_body_bytes) + " bytes";
-      } else if (ec == http::error::bad_version && version_ / 10 != 1 && method_.size > 0) {
+      } else if (ec == http::error::bad_version && IsUnsupportedVersion(msg, size)) {
         error_status_ = 505;
         error_message_ = "only HTTP/1.0 and HTTP/1.1 are supported";
       } else {

@@ -120,12 +120,10 @@ void HttpServer::Shutdown() {
   });
 }
 
-void HttpServer::Run(bool handle_signals) {
+void HttpServer::Run(bool handle_signals, const std::function<void()>& on_started) {
   ::signal(SIGPIPE, SIG_IGN);
   Impl& impl = *impl_;
-  std::vector<std::thread> threads;
-  for (auto& w : impl.workers) threads.emplace_back([worker = w.get()] { worker->Run(); });
-
+  // Signal handlers first: a SIGTERM that arrives once we serve must drain.
   asio::signal_set signals(impl.control);
   if (handle_signals) {
     signals.add(SIGINT);
@@ -136,6 +134,9 @@ void HttpServer::Run(bool handle_signals) {
       Shutdown();
     });
   }
+  std::vector<std::thread> threads;
+  for (auto& w : impl.workers) threads.emplace_back([worker = w.get()] { worker->Run(); });
+  if (on_started) on_started();
 
   // Once draining, poll until every connection is gone or the deadline passes.
   asio::steady_timer poll(impl.control);

@@ -19,7 +19,7 @@ using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 }  // namespace
 
 Worker::Worker(int index, ServerShared& shared)
-    : index_(index), shared_(shared), acceptor_(io_), tick_timer_(io_) {
+    : shared_(shared), acceptor_(io_), tick_timer_(io_) {
   loop_lag_ = shared_.stats.loop_lag->Get({std::to_string(index)});
   UpdateDate();
 }

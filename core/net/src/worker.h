@@ -49,7 +49,6 @@ class Worker {
   void UpdateDate();
   std::string_view RouteLabel(int route) const;
 
-  const int index_;
   ServerShared& shared_;
   // Sockets and timers are only touched on this worker's thread, so the
   // reactor runs without locks; posting from other threads stays safe.

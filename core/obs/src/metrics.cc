@@ -210,9 +210,12 @@ HistogramFamily& Registry::AddHistogram(std::string name, std::string help,
   for (auto& f : histograms_) {
     if (f.name() == name) return f;  // registering twice yields the same family
   }
+  // The family keeps its own copy: callers often pass a temporary list, and every
+  // Histogram refers to the bounds for as long as the family (and its series) live.
+  auto owned = std::make_shared<const std::vector<double>>(bounds);
   return histograms_.emplace_back(
       std::move(name), std::move(help), std::move(label_names), max_series_,
-      [&bounds] { return std::make_unique<Histogram>(bounds); }, &overflow_);
+      [owned] { return std::make_unique<Histogram>(*owned); }, &overflow_);
 }
 
 void Registry::AddCallback(std::string name, std::string help, MetricType type,

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -59,8 +60,9 @@ class HttpServer {
 
   std::uint16_t port() const;
   // Serves until Shutdown() or, when handle_signals, SIGTERM/SIGINT; returns
-  // once drained (or forced at shutdown_timeout).
-  void Run(bool handle_signals);
+  // once drained (or forced at shutdown_timeout). on_started runs once the
+  // signal handlers are installed and the workers are running.
+  void Run(bool handle_signals, const std::function<void()>& on_started = {});
   void Shutdown();
   bool draining() const;
 
