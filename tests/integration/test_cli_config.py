@@ -141,7 +141,7 @@ class ConfigFileErrorsTest(unittest.TestCase):
         self.assertConfigError(missing, missing, env={"KEEL_CONFIG": missing},
                                args=["serve", "hello"] + LISTEN)
 
-    # KNOWN SERVER BUG (left failing on purpose, for the lead): a directory
+    # Regression test (this was a server bug): a directory
     # passed as --config is accepted as an empty config and the server starts
     # with defaults (run_keel then times out). std::ifstream opens a directory
     # on Linux, the read yields "", and YAML::Load("") is a null document.

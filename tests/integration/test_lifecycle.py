@@ -83,7 +83,7 @@ class LifecycleTest(unittest.TestCase):
         server.signal(signal.SIGINT)
         self.assertEqual(server.wait(timeout=10), 0)
 
-    # KNOWN SERVER BUG (left failing on purpose, for the lead): keel logs
+    # Regression test (this was a server bug): keel logs
     # "listening" (serve.cc) and starts its workers, which already accept and
     # answer requests, before HttpServer::Run installs the SIGTERM/SIGINT
     # signal_set (after spawning every worker thread). A SIGTERM in that window

@@ -91,7 +91,7 @@ class MalformedInputTest(unittest.TestCase):
                 self.assertErrorThenClose(c, 400)
         self.assertStillServes()
 
-    # KNOWN SERVER BUG (left failing on purpose, for the lead): keel answers
+    # Regression test (this was a server bug): keel answers
     # 400 {"error":"malformed request: bad version"} instead of 505. Beast's
     # basic_parser rejects versions outside 1.0-1.1 with error::bad_version
     # *before* calling on_request_impl, so RequestParser::Feed never has
@@ -109,7 +109,7 @@ class MalformedInputTest(unittest.TestCase):
                 c.send(b"POST /hello HTTP/1.1\r\nHost: t\r\n" + framing + b"\r\n\r\n0\r\n\r\n")
                 self.assertErrorThenClose(c, 400)
 
-    # KNOWN SERVER BUG (left failing on purpose, for the lead): a request whose
+    # Regression test (this was a server bug): a request whose
     # Transfer-Encoding does not end in "chunked" (here "gzip", also
     # "chunked, gzip" and "identity") is taken as having no body and the
     # connection stays open, so the next bytes are parsed as a new request:
@@ -125,7 +125,7 @@ class MalformedInputTest(unittest.TestCase):
                        b"\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\n")
                 self.assertErrorThenClose(c, 400)
 
-    # KNOWN SERVER BUG (left failing on purpose, for the lead):
+    # Regression test (this was a server bug):
     #   GET /hello HTTP/1.1\r\n\r\n
     # is answered 200 "hello". RFC 9112 section 3.2: a server MUST respond 400
     # to an HTTP/1.1 request that lacks a Host header field (or has several).

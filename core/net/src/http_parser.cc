@@ -48,6 +48,11 @@ class RequestParser::Impl final : public http::basic_parser<true> {
       ec = http::error::bad_value;
       return;
     }
+    if (name == http::field::host) ++hosts_;
+    if (name == http::field::transfer_encoding) {
+      ++transfer_encodings_;
+      only_chunked_ = value.size() == 7 && strncasecmp(value.data(), "chunked", 7) == 0;
+    }
     if (name == http::field::expect && value.size() == 12 &&
         strncasecmp(value.data(), "100-continue", 12) == 0) {
       owner_->expect_continue_ = true;
@@ -58,9 +63,24 @@ class RequestParser::Impl final : public http::basic_parser<true> {
     }
     owner_->fields_.emplace_back(Locate(name_string), Locate(value));
   }
-  void on_header_impl(beast::error_code&) override {
+  void on_header_impl(beast::error_code& ec) override {
     owner_->keep_alive_ = keep_alive();
     owner_->chunked_ = chunked();
+    // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host.
+    if (hosts_ > 1 || (owner_->version_ == 11 && hosts_ == 0)) {
+      Reject(ec, 400, hosts_ > 1 ? "more than one Host header" : "missing Host header");
+    }
+    // RFC 9112 §6.3: a request whose framing we cannot read must not be
+    // guessed at, or the next "request" is attacker-chosen body bytes.
+    if (transfer_encodings_ > 0 && !(transfer_encodings_ == 1 && only_chunked_)) {
+      if (chunked()) Reject(ec, 501, "transfer coding not supported (only chunked)");
+      else Reject(ec, 400, "Transfer-Encoding must end with chunked");
+    }
+  }
+  void Reject(beast::error_code& ec, int status, const char* why) {
+    owner_->error_status_ = status;
+    owner_->error_message_ = why;
+    ec = http::error::bad_value;
   }
   void on_body_init_impl(boost::optional<std::uint64_t> const&, beast::error_code&) override {}
   std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
@@ -78,6 +98,9 @@ class RequestParser::Impl final : public http::basic_parser<true> {
   void on_finish_impl(beast::error_code&) override {}
 
   RequestParser* owner_;
+  int hosts_ = 0;
+  int transfer_encodings_ = 0;
+  bool only_chunked_ = false;
 };
 
 namespace {
@@ -143,13 +166,16 @@ ParseResult RequestParser::Feed(const char* msg, std::size_t size, std::size_t* 
     std::size_t n = 0;
     if (*fed < avail) n = impl_->put(boost::asio::const_buffer(msg + *fed, avail - *fed), ec);
     *fed += n;
-    if (ec == http::error::need_more && !impl_->is_header_done() &&
-        size >= limits_.max_header_bytes) {
+    if (ec == http::error::need_more) {
+      // The header ended inside the bounded view: go on with all the bytes.
+      if (impl_->is_header_done() && avail < size) continue;
+      if (impl_->is_header_done() || size < limits_.max_header_bytes) return ParseResult::kNeedMore;
       ec = http::error::header_limit;
     }
-    if (ec == http::error::need_more) return ParseResult::kNeedMore;
     if (ec) {
-      if (ec == http::error::header_limit) {
+      if (error_status_ != 0) {
+        // Rejected by our own checks, which set the status and reason.
+      } else if (ec == http::error::header_limit) {
         error_status_ = 431;
         error_message_ = "request header exceeds " + std::to_string(limits_.max_header_bytes) + " bytes";
       } else if (ec == http::error::body_limit) {

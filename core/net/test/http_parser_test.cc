@@ -56,32 +56,32 @@ std::vector<ValidCase> ValidCases() {
       {"SimpleGet", "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", Method::kGet, "GET", "/hello",
        "/hello", "", 11, true, "", {{"Host", "x"}}},
       {"HeadersCaseInsensitive",
-       "GET / HTTP/1.1\r\nContent-Type: text/plain\r\nX-Custom-ID:  abc \r\n\r\n", Method::kGet,
+       "GET / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nX-Custom-ID:  abc \r\n\r\n", Method::kGet,
        "GET", "/", "/", "", 11, true, "",
        {{"content-type", "text/plain"}, {"CONTENT-TYPE", "text/plain"}, {"x-custom-id", "abc"},
         {"absent", ""}}},
-      {"QuerySplit", "GET /search?q=a&b=c HTTP/1.1\r\n\r\n", Method::kGet, "GET",
+      {"QuerySplit", "GET /search?q=a&b=c HTTP/1.1\r\nHost: x\r\n\r\n", Method::kGet, "GET",
        "/search?q=a&b=c", "/search", "q=a&b=c", 11, true, "", {}},
-      {"EmptyQuery", "GET /x? HTTP/1.1\r\n\r\n", Method::kGet, "GET", "/x?", "/x", "", 11, true,
+      {"EmptyQuery", "GET /x? HTTP/1.1\r\nHost: x\r\n\r\n", Method::kGet, "GET", "/x?", "/x", "", 11, true,
        "", {}},
       {"ContentLengthBody",
-       "POST /items HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", Method::kPost, "POST",
+       "POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world", Method::kPost, "POST",
        "/items", "/items", "", 11, true, "hello world", {{"content-length", "11"}}},
       {"ChunkedBodyDecoded",
-       "PUT /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "PUT /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
        "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n",
        Method::kPut, "PUT", "/u", "/u", "", 11, true, "hello world", {}},
       {"ChunkedTrailerNotMergedIntoHeaders",
-       "POST /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
        "3\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n",
        Method::kPost, "POST", "/t", "/t", "", 11, true, "abc", {{"x-trailer", ""}}},
-      {"UnknownMethodIsOther", "BREW /pot HTTP/1.1\r\n\r\n", Method::kOther, "BREW", "/pot",
+      {"UnknownMethodIsOther", "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", Method::kOther, "BREW", "/pot",
        "/pot", "", 11, true, "", {}},
       {"Http10ClosesByDefault", "GET / HTTP/1.0\r\n\r\n", Method::kGet, "GET", "/", "/", "", 10,
        false, "", {}},
       {"Http10KeepAliveOnRequest", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
        Method::kGet, "GET", "/", "/", "", 10, true, "", {}},
-      {"Http11ConnectionClose", "DELETE /d HTTP/1.1\r\nConnection: close\r\n\r\n",
+      {"Http11ConnectionClose", "DELETE /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
        Method::kDelete, "DELETE", "/d", "/d", "", 11, false, "", {}},
   };
 }
@@ -163,8 +163,8 @@ TEST(RequestParserTest, FillGivesViewsIntoTheBufferTheMessageWasMovedTo) {
 }
 
 TEST(RequestParserTest, StopsAtFirstMessageOfPipelinedBuffer) {
-  const std::string first = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
-  const std::string second = "POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz";
+  const std::string first = "GET /a HTTP/1.1\r\nHost: x\r\nX-First: 1\r\n\r\n";
+  const std::string second = "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyz";
   const std::string buf = first + second;
   RequestParser parser(ParserLimits{});
   Request req;
@@ -186,13 +186,13 @@ TEST(RequestParserTest, StopsAtFirstMessageOfPipelinedBuffer) {
   EXPECT_EQ(req.method, Method::kPost);
   EXPECT_EQ(req.path, "/b");
   EXPECT_EQ(req.body, "xyz");
-  EXPECT_EQ(req.header("host"), "");  // nothing left over from the first message
+  EXPECT_EQ(req.header("x-first"), "");  // nothing left over from the first message
 }
 
 TEST(RequestParserTest, ResetClearsStateOfPreviousMessage) {
   RequestParser parser(ParserLimits{});
   const std::string a =
-      "PUT /a HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\ntraceparent: "
+      "PUT /a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\ntraceparent: "
       "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n1\r\nz\r\n0\r\n\r\n";
   std::size_t fed = 0;
   ASSERT_EQ(FeedWhole(parser, a, &fed), ParseResult::kComplete);
@@ -201,13 +201,14 @@ TEST(RequestParserTest, ResetClearsStateOfPreviousMessage) {
   EXPECT_FALSE(parser.expects_continue());
   EXPECT_EQ(parser.error_status(), 0);
 
-  const std::string b = "GET /b HTTP/1.1\r\n\r\n";
+  const std::string b = "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_EQ(FeedWhole(parser, b, &fed), ParseResult::kComplete);
   Request req;
   std::vector<Header> headers;
   parser.Fill(b.data(), &req, &headers);
   EXPECT_EQ(req.body, "");
-  EXPECT_TRUE(headers.empty());
+  ASSERT_EQ(headers.size(), 1u);  // only b's Host
+  EXPECT_EQ(headers[0].first, "Host");
   EXPECT_EQ(parser.traceparent(b.data()), "");
   EXPECT_FALSE(parser.expects_continue());
 }
@@ -226,20 +227,20 @@ struct ErrorCase {
 std::vector<ErrorCase> ErrorCases() {
   const ParserLimits small{.max_header_bytes = 256, .max_body_bytes = 10};
   return {
-      {"HeaderOverLimit", "GET / HTTP/1.1\r\nX-Big: " + std::string(300, 'a') + "\r\n\r\n", small,
+      {"HeaderOverLimit", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(300, 'a') + "\r\n\r\n", small,
        431},
-      {"LongTargetOverLimit", "GET /" + std::string(300, 'a') + " HTTP/1.1\r\n\r\n", small, 431},
+      {"LongTargetOverLimit", "GET /" + std::string(300, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", small, 431},
       {"StartLineAndFieldsTogetherOverLimit",
-       "GET /" + std::string(200, 'a') + " HTTP/1.1\r\nX-B: " + std::string(200, 'b') +
+       "GET /" + std::string(200, 'a') + " HTTP/1.1\r\nHost: x\r\nX-B: " + std::string(200, 'b') +
            "\r\n\r\n",
        small, 431},
-      {"ContentLengthOverLimit", "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n0123456789a", small,
+      {"ContentLengthOverLimit", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n0123456789a", small,
        413},
       {"ChunkOverLimit",
-       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n0123456789a\r\n0\r\n\r\n", small,
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n0123456789a\r\n0\r\n\r\n", small,
        413},
       {"ChunksTogetherOverLimit",
-       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n012345\r\n0\r\n\r\n",
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n012345\r\n0\r\n\r\n",
        small, 413},
       {"GarbageBytes", std::string("\x01\x02\xff garbage\r\n\r\n", 15), {}, 400},
       {"RequestLineWithoutTarget", "GET\r\n\r\n", {}, 400},
@@ -250,15 +251,24 @@ std::vector<ErrorCase> ErrorCases() {
       {"Http09IsUnsupportedVersion", "GET / HTTP/0.9\r\n\r\n", {}, 505},
       {"Http12IsUnsupportedVersion", "GET / HTTP/1.2\r\n\r\n", {}, 505},
       {"JunkAfterVersion", "GET / HTTP/1.1x\r\n\r\n", {}, 400},
-      {"BadContentLength", "POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", {}, 400},
+      {"BadContentLength", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", {}, 400},
       {"ConflictingContentLengths",
-       "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", {}, 400},
-      {"BadChunkSize", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n", {}, 400},
-      {"FieldWithoutColon", "GET / HTTP/1.1\r\nNoColon\r\n\r\n", {}, 400},
+       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", {}, 400},
+      {"BadChunkSize", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n", {}, 400},
+      {"FieldWithoutColon", "GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", {}, 400},
       {"BareLfInHeader", "GET / HTTP/1.1\r\nHost: x\n\r\n", {}, 400, false},
       {"BareLfAfterRequestLine", "GET / HTTP/1.1\nHost: x\r\n\r\n", {}, 400},
       // RFC 9112 §5.2: a server may reject obsolete line folding with 400.
-      {"ObsoleteLineFolding", "GET / HTTP/1.1\r\nX-Folded: a\r\n b\r\n\r\n", {}, 400},
+      {"MissingHostInHttp11", "GET / HTTP/1.1\r\n\r\n", {}, 400},
+      {"TwoHostHeaders", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", {}, 400},
+      {"UnknownTransferEncodingWithoutChunked",
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nGET /n HTTP/1.1\r\n\r\n", {}, 400},
+      {"IdentityTransferEncoding", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n", {},
+       400},
+      {"ChunkedNotLast", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", {}, 400},
+      {"GzipThenChunkedNotImplemented",
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", {}, 501},
+      {"ObsoleteLineFolding", "GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n", {}, 400},
   };
 }
 
@@ -289,7 +299,7 @@ TEST(RequestParserTest, HeaderLimitCountsStartLineFedBeforeFields) {
   // The request line arrives first; the fields alone stay under the limit
   // but the whole header does not.
   const ParserLimits limits{.max_header_bytes = 256, .max_body_bytes = 10};
-  const std::string line = "GET /" + std::string(150, 'a') + " HTTP/1.1\r\n";
+  const std::string line = "GET /" + std::string(150, 'a') + " HTTP/1.1\r\nHost: x\r\n";
   const std::string raw = line + "X-B: " + std::string(150, 'b') + "\r\n\r\n";
   RequestParser parser(limits);
   std::size_t fed = 0;
@@ -298,9 +308,34 @@ TEST(RequestParserTest, HeaderLimitCountsStartLineFedBeforeFields) {
   EXPECT_EQ(parser.error_status(), 431);
 }
 
+TEST(RequestParserTest, CompletesChunkedBodyCrossingHeaderLimitOffset) {
+  // The header limit bounds only the header: a chunk header that straddles
+  // byte max_header_bytes of the message must not stall the parse.
+  const std::string header = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string raw = header + "a\r\n0123456789\r\n3\r\nabc\r\n0\r\n\r\n";
+  const std::size_t limit = header.size() + 17;  // inside "3\r\n"
+  ASSERT_EQ(raw.substr(limit - 2, 3), "3\r\n");
+  for (std::size_t size : {raw.size(), limit + 1}) {
+    SCOPED_TRACE(size);
+    RequestParser parser(ParserLimits{.max_header_bytes = limit, .max_body_bytes = 64});
+    std::size_t fed = 0;
+    ParseResult r = parser.Feed(raw.data(), size, &fed);
+    if (size < raw.size()) {
+      ASSERT_EQ(r, ParseResult::kNeedMore);
+      r = parser.Feed(raw.data(), raw.size(), &fed);
+    }
+    ASSERT_EQ(r, ParseResult::kComplete);
+    EXPECT_EQ(fed, raw.size());
+    Request req;
+    std::vector<Header> headers;
+    parser.Fill(raw.data(), &req, &headers);
+    EXPECT_EQ(req.body, "0123456789abc");
+  }
+}
+
 TEST(RequestParserTest, AcceptsHeaderAndBodyExactlyAtLimits) {
   const std::string body(10, 'x');
-  std::string raw = "POST / HTTP/1.1\r\nContent-Length: 10\r\nX-Pad: ";
+  std::string raw = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nX-Pad: ";
   raw += std::string(64 - raw.size() - 4, 'p') + "\r\n\r\n";
   ASSERT_EQ(raw.size(), 64u);
   raw += body;
@@ -320,7 +355,7 @@ TEST(RequestParserTest, DetectsExpectContinueOnceHeaderIsDone) {
   } cases[] = {{"100-continue", true}, {"100-Continue", true}, {"200-ok", false}, {"", false}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.expect);
-    std::string raw = "POST /up HTTP/1.1\r\nContent-Length: 5\r\n";
+    std::string raw = "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n";
     if (!c.expect.empty()) raw += "Expect: " + std::string(c.expect) + "\r\n";
     raw += "\r\n";
     RequestParser parser(ParserLimits{});
@@ -350,7 +385,7 @@ TEST(RequestParserTest, CapturesFirstTraceparentHeaderAnyCase) {
   EXPECT_EQ(parser.traceparent(raw.data()), kFirst);
 
   RequestParser without(ParserLimits{});
-  const std::string plain = "GET / HTTP/1.1\r\n\r\n";
+  const std::string plain = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_EQ(FeedWhole(without, plain, &fed), ParseResult::kComplete);
   EXPECT_EQ(without.traceparent(plain.data()), "");
 }

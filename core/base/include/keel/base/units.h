@@ -29,7 +29,8 @@ struct HostPort {
 };
 StatusOr<HostPort> ParseHostPort(std::string_view text);
 
-// Formats a duration the way ParseDuration reads it back, e.g. "1.5s", "250ms".
+// Formats a duration in the largest unit that keeps it whole ("1500ms", "2s"),
+// in a form ParseDuration reads back.
 std::string FormatDuration(Duration d);
 
 }  // namespace keel

@@ -5,7 +5,9 @@
 // so the connection may move the message within its buffer (compaction,
 // growth) between reads without invalidating anything. The body of a
 // Content-Length request stays in the buffer; a chunked body is decoded into
-// an internal string.
+// an internal string and its trailer fields are dropped. Obsolete header line
+// folding is rejected (400). max_header_bytes bounds the whole header,
+// request line included.
 //
 //   RequestParser parser({.max_header_bytes = 16384, .max_body_bytes = 1 << 20});
 //   size_t fed = 0;                     // bytes of this message consumed so far
