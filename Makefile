@@ -13,6 +13,7 @@ all: build
 
 deps:
 	@bash scripts/install-deps.sh
+	@bash scripts/install-npm.sh
 
 build: deps
 	@cmake --preset release >/dev/null

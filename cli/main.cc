@@ -8,6 +8,7 @@
 #include <string>
 
 #include "keel/app/serve.h"
+#include "load_cli.h"
 #include "keel/services/hello.h"
 
 #ifndef KEEL_VERSION
@@ -66,6 +67,10 @@ int main(int argc, char** argv) {
   serve->add_option("--access-log", flags.access_log, "true|false: log every request (log.access)");
   serve->add_option("--set", flags.sets, "override any config key: --set http.idle_timeout=30s");
 
+
+  keel::load::LoadFlags load_flags;
+  keel::cli::AddLoadCommand(app, load_flags);
+
   if (argc >= 2 && argv[1][0] != '-') {
     std::string command = argv[1];
     bool known = false;
@@ -104,6 +109,7 @@ int main(int argc, char** argv) {
     std::printf("%s", sub->help().c_str());
     return 0;
   }
+  if (app.got_subcommand("load")) return keel::load::RunLoadCommand(load_flags);
   if (app.got_subcommand("serve")) {
     auto it = services.find(service_name);
     if (it == services.end()) {

@@ -8,7 +8,7 @@ PACKAGES=(
   cmake ninja-build g++ ccache pkg-config python3 curl
   clang libclang-rt-14-dev          # libFuzzer targets
   # libraries
-  libboost1.74-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libboost1.74-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   libgtest-dev libgmock-dev
   # test and benchmark peers
   prometheus nginx-light wrk

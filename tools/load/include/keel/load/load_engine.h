@@ -1,0 +1,66 @@
+// The load engine behind `keel load`: drives an HTTP/1.1 server over
+// keep-alive connections and measures every response.
+//
+// Open loop (a RateProfile is given): request k has an intended send time on
+// the profile's even schedule; it is written at that time on an idle
+// connection, or, when every connection is busy, queued in a backlog (counted)
+// and written as soon as one frees up. Latency is measured from the intended
+// time ("corrected": what a user arriving on schedule would see, including
+// the time the request waited behind a stalled server) and from the actual
+// write ("uncorrected"). Closed loop (no profile): each connection sends its
+// next request as soon as the previous response arrives, as wrk does.
+//
+//   LoadConfig cfg;  // target, requests, profile or duration, connections...
+//   StatusOr<RunResult> r = RunLoad(cfg);
+//
+// Threads share nothing while running: each has its own event loop,
+// connections and histograms, merged when a second ends and at the end.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keel/base/status.h"
+#include "keel/base/units.h"
+#include "keel/load/rate_profile.h"
+#include "keel/load/request_template.h"
+#include "keel/load/run_result.h"
+#include "keel/load/slo.h"
+
+namespace keel::load {
+
+struct Target {
+  std::string host;  // name or address as given in the URL
+  std::uint16_t port = 80;
+  std::string target;  // path and query ("/a?b=1"); may hold templates
+};
+
+// Parses "http://HOST[:PORT][/PATH]". Errors: InvalidArgument naming the URL.
+StatusOr<Target> ParseUrl(std::string_view url);
+
+struct LoadConfig {
+  std::string url;
+  Target target;
+  std::vector<RequestSpec> requests;   // cycled in order; at least one
+  std::optional<RateProfile> profile;  // set: open loop; unset: closed loop
+  Duration duration = std::chrono::seconds(10);  // closed loop (open loop: the profile's)
+  Duration warmup{0};                  // sent at the first rate, not measured
+  Duration timeout = std::chrono::seconds(2);
+  int connections = 64;
+  int threads = 1;
+  std::vector<Bound> slos;
+  Duration slo_window = std::chrono::seconds(10);
+  // Called once per measured second, in order, on an engine thread.
+  std::function<void(const SecondRow& row, const obs::LatencyHistogram& corrected_interval,
+                     double offset_s)>
+      on_second;
+};
+
+// Errors: InvalidArgument for a bad config, Unavailable when the target's
+// address cannot be resolved. Connection failures during the run are counted
+// as connect errors, not returned.
+StatusOr<RunResult> RunLoad(const LoadConfig& config);
+
+}  // namespace keel::load

@@ -1,0 +1,56 @@
+// What a load run measured; the input of every output format.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "keel/obs/latency_histogram.h"
+
+namespace keel::load {
+
+enum class ErrorKind { kConnect, kTimeout, kRead, kStatus4xx, kStatus5xx };
+inline constexpr int kErrorKinds = 5;
+const char* ErrorKindName(ErrorKind kind);  // "connect", "timeout", "read", "status_4xx", "status_5xx"
+
+// One second of the run (after warm-up).
+struct SecondRow {
+  double t = 0;                 // seconds since the measured part began (end of the second)
+  std::uint64_t sent = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t errors = 0;
+  double p50_us = 0, p99_us = 0, p999_us = 0;  // corrected latency
+};
+
+struct SloResult {
+  std::string bound;       // e.g. "p99<5ms"
+  bool passed = true;
+  double measured = 0;     // whole run, in the bound's unit
+  // First failing 10 s window, when any: [start, end) seconds since measurement began.
+  bool window_breached = false;
+  double window_start = 0, window_end = 0, window_measured = 0;
+};
+
+struct RunResult {
+  std::string url;
+  bool open_loop = false;
+  int threads = 0, connections = 0;
+  double duration_s = 0;          // measured part (after warm-up)
+  double requested_rate = 0;      // average over the measured part; 0 in closed loop
+  double achieved_rate = 0;       // completed per second
+  std::uint64_t sent = 0;         // requests written
+  std::uint64_t completed = 0;    // responses read (any status)
+  std::array<std::uint64_t, kErrorKinds> errors{};
+  std::uint64_t backlog_requests = 0;  // requests that found every connection busy
+  std::uint64_t backlog_max = 0;       // the deepest the backlog got
+  std::uint64_t not_sent = 0;          // due but still waiting when the run ended
+  obs::LatencyHistogram corrected = obs::LatencyHistogram::ForLatencyMicros();
+  obs::LatencyHistogram uncorrected = obs::LatencyHistogram::ForLatencyMicros();
+  std::vector<SecondRow> seconds;
+  std::vector<SloResult> slos;
+
+  std::uint64_t total_errors() const;
+};
+
+}  // namespace keel::load

@@ -1,0 +1,737 @@
+#include "keel/load/load_engine.h"
+
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+namespace keel::load {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+using obs::LatencyHistogram;
+
+StatusOr<Target> ParseUrl(std::string_view url) {
+  auto bad = [&](const std::string& why) {
+    return InvalidArgument("invalid URL '" + std::string(url) + "': " + why);
+  };
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) return bad("expected http://HOST[:PORT][/PATH]");
+  std::string_view rest = url.substr(kScheme.size());
+  std::size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  Target t;
+  t.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unterminated IPv6 address");
+    t.host = std::string(authority.substr(1, close - 1));
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return bad("expected ':' after ']'");
+      port = authority.substr(close + 2);
+    }
+  } else {
+    std::size_t colon = authority.rfind(':');
+    t.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (t.host.empty()) return bad("no host");
+  if (!port.empty()) {
+    auto p = ParseInt(port);
+    if (!p.ok() || *p < 1 || *p > 65535) return bad("port must be 1-65535");
+    t.port = static_cast<std::uint16_t>(*p);
+  } else if (authority.find(':') != std::string_view::npos && authority.front() != '[') {
+    return bad("empty port");
+  }
+  return t;
+}
+
+namespace {
+
+// Reads one response; the body is skipped, only the status is kept.
+class ResponseParser final : public http::basic_parser<false> {
+ public:
+  ResponseParser() {
+    eager(true);
+    body_limit(std::uint64_t{1} << 40);  // bodies are skipped, never stored
+    header_limit(64 * 1024);
+  }
+  int status = 0;
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
+    status = code;
+  }
+  void on_field_impl(http::field, beast::string_view, beast::string_view,
+                     beast::error_code&) override {}
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(boost::optional<std::uint64_t> const&, beast::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 beast::error_code&) override {
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+};
+
+// Converts Measure()'s value (µs, or a fraction) to the unit the bound was
+// written in ("p99<5ms" -> ms, "errors<0.1%" -> %), as RunResult reports it.
+double InBoundUnit(const Bound& b, double v) {
+  const std::size_t last_digit = b.text.find_last_of("0123456789");
+  const std::string unit = last_digit == std::string::npos ? "" : b.text.substr(last_digit + 1);
+  if (b.kind == Bound::Kind::kPercentile || b.kind == Bound::Kind::kMax) {
+    if (unit == "ns") return v * 1e3;
+    if (unit == "ms") return v / 1e3;
+    if (unit == "s") return v / 1e6;
+    if (unit == "m") return v / 6e7;
+    if (unit == "h") return v / 3.6e9;
+    return v;
+  }
+  return unit == "%" ? v * 100 : v;
+}
+
+struct Counters {
+  std::uint64_t sent = 0, completed = 0, errors = 0;
+};
+
+// Collects per-second data from all workers and emits seconds in order once
+// every worker has moved past them; evaluates the sliding SLO windows.
+class Aggregator {
+ public:
+  Aggregator(const LoadConfig& cfg, int workers, double measured_s, RunResult* result)
+      : cfg_(cfg), progress_(static_cast<std::size_t>(workers), 0),
+        total_seconds_(static_cast<std::int64_t>(std::ceil(measured_s))), result_(result) {
+    for (const auto& b : cfg_.slos) {
+      SloResult r;
+      r.bound = b.text;
+      slo_results_.push_back(r);
+    }
+  }
+
+  void Flush(int worker, std::int64_t second, const Counters& c, const LatencyHistogram& h) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Slot& slot = Get(second);
+    slot.counters.sent += c.sent;
+    slot.counters.completed += c.completed;
+    slot.counters.errors += c.errors;
+    (void)slot.corrected.Add(h);
+    auto& p = progress_[static_cast<std::size_t>(worker)];
+    p = std::max(p, second + 1);
+    EmitReady();
+  }
+
+  void Finish(int worker) {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_[static_cast<std::size_t>(worker)] = std::numeric_limits<std::int64_t>::max();
+    EmitReady();
+  }
+
+  std::vector<SloResult> slo_windows() const { return slo_results_; }
+
+ private:
+  struct Slot {
+    Counters counters;
+    LatencyHistogram corrected = LatencyHistogram::ForLatencyMicros();
+  };
+
+  Slot& Get(std::int64_t second) {
+    auto it = slots_.find(second);
+    if (it == slots_.end()) it = slots_.emplace(second, std::make_unique<Slot>()).first;
+    return *it->second;
+  }
+
+  void EmitReady() {
+    std::int64_t ready = *std::min_element(progress_.begin(), progress_.end());
+    while (next_ < ready && (next_ < total_seconds_ || !slots_.empty())) {
+      std::unique_ptr<Slot> slot;
+      auto it = slots_.find(next_);
+      if (it != slots_.end()) {
+        slot = std::move(it->second);
+        slots_.erase(it);
+      } else {
+        slot = std::make_unique<Slot>();
+      }
+      Emit(next_, std::move(slot));
+      ++next_;
+    }
+  }
+
+  void Emit(std::int64_t second, std::unique_ptr<Slot> slot) {
+    SecondRow row;
+    row.t = static_cast<double>(second + 1);
+    row.sent = slot->counters.sent;
+    row.completed = slot->counters.completed;
+    row.errors = slot->counters.errors;
+    if (slot->corrected.total_count() > 0) {
+      row.p50_us = static_cast<double>(slot->corrected.ValueAtPercentile(50));
+      row.p99_us = static_cast<double>(slot->corrected.ValueAtPercentile(99));
+      row.p999_us = static_cast<double>(slot->corrected.ValueAtPercentile(99.9));
+    }
+    result_->seconds.push_back(row);
+    if (cfg_.on_second) cfg_.on_second(row, slot->corrected, static_cast<double>(second));
+    window_.push_back(std::move(slot));
+    const auto w = static_cast<std::size_t>(
+        std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(cfg_.slo_window).count()));
+    if (window_.size() > w) window_.pop_front();
+    if (window_.size() == w && !cfg_.slos.empty()) CheckWindow(second + 1 - static_cast<std::int64_t>(w), second + 1);
+  }
+
+  void CheckWindow(std::int64_t start, std::int64_t end) {
+    LatencyHistogram merged = LatencyHistogram::ForLatencyMicros();
+    Counters c;
+    for (const auto& s : window_) {
+      (void)merged.Add(s->corrected);
+      c.completed += s->counters.completed;
+      c.errors += s->counters.errors;
+    }
+    const double len = static_cast<double>(end - start);
+    SloWindow win;
+    win.corrected = &merged;
+    win.errors = c.errors;
+    win.completed = c.completed >= c.errors ? c.completed - c.errors : 0;
+    win.achieved_rate = static_cast<double>(c.completed) / len;
+    if (cfg_.profile) {
+      auto at = [&](std::int64_t s) { return cfg_.profile->ExpectedCount(std::chrono::seconds(s)); };
+      win.requested_rate = (at(end) - at(start)) / len;
+    }
+    for (std::size_t i = 0; i < cfg_.slos.size(); ++i) {
+      SloResult& r = slo_results_[i];
+      if (r.window_breached || Holds(cfg_.slos[i], win)) continue;
+      r.window_breached = true;
+      r.window_start = static_cast<double>(start);
+      r.window_end = static_cast<double>(end);
+      r.window_measured = InBoundUnit(cfg_.slos[i], Measure(cfg_.slos[i], win));
+    }
+  }
+
+  const LoadConfig& cfg_;
+  std::mutex mu_;
+  std::vector<std::int64_t> progress_;
+  std::map<std::int64_t, std::unique_ptr<Slot>> slots_;
+  std::deque<std::unique_ptr<Slot>> window_;
+  std::int64_t next_ = 0;
+  const std::int64_t total_seconds_;
+  RunResult* result_;
+  std::vector<SloResult> slo_results_;
+};
+
+// The run's timeline, shared read-only by all workers.
+struct Timeline {
+  Clock::time_point start;          // first request may be due
+  Clock::time_point measure_start;  // after warm-up
+  Clock::time_point send_end;       // no request is due after this
+  double warmup_rate = 0;           // open loop: rate during warm-up
+  std::uint64_t warmup_count = 0;   // open loop: requests due during warm-up
+};
+
+class Worker {
+ public:
+  Worker(const LoadConfig& cfg, const Timeline& tl, Aggregator& agg, int index, int threads,
+         int connections, asio::ip::tcp::endpoint endpoint, std::string host_header)
+      : cfg_(cfg), tl_(tl), agg_(agg), index_(index), threads_(threads), endpoint_(endpoint),
+        host_header_(std::move(host_header)), pacer_(io_), tick_(io_),
+        rng_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)) {
+    for (int i = 0; i < connections; ++i) conns_.push_back(std::make_unique<Conn>(io_));
+    // Requests without placeholders are rendered once.
+    for (std::size_t i = 0; i < cfg_.requests.size(); ++i) {
+      const RequestSpec& spec = cfg_.requests[i];
+      bool is_static = spec.target.is_static() && spec.body.is_static();
+      for (const auto& h : spec.headers) is_static &= h.second.is_static();
+      prerendered_.emplace_back();
+      if (is_static) RenderRequest(i, 0, &prerendered_.back());
+    }
+  }
+
+  void Run() {
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // sub-millisecond pacing
+    for (auto& c : conns_) Connect(*c);
+    next_k_ = static_cast<std::uint64_t>(index_);
+    if (cfg_.profile) {
+      due_ = DueTime(next_k_);
+      if (due_) SchedulePacer();
+    }
+    tick_.expires_at(tl_.start);
+    tick_.async_wait([this](const error_code& ec) {
+      if (!ec) Tick();
+    });
+    io_.run();
+    FlushSecond(std::numeric_limits<std::int64_t>::max());
+    agg_.Finish(index_);
+  }
+
+  LatencyHistogram corrected = LatencyHistogram::ForLatencyMicros();
+  LatencyHistogram uncorrected = LatencyHistogram::ForLatencyMicros();
+  std::uint64_t sent = 0, completed = 0;
+  std::array<std::uint64_t, kErrorKinds> errors{};
+  std::uint64_t backlog_requests = 0, backlog_max = 0, not_sent = 0;
+
+ private:
+  struct Pending {
+    Clock::time_point intended;
+    std::uint64_t seq;
+  };
+  struct Conn {
+    explicit Conn(asio::io_context& io) : socket(io), retry(io) {}
+    asio::ip::tcp::socket socket;
+    asio::steady_timer retry;
+    enum class State { kConnecting, kIdle, kBusy } state = State::kConnecting;
+    std::uint64_t gen = 0;
+    std::string out;
+    char in[16384];
+    std::size_t in_len = 0;
+    std::optional<ResponseParser> parser;
+    Clock::time_point intended, sent, deadline;
+    bool measured = false;
+  };
+
+  void RenderRequest(std::size_t spec_index, std::uint64_t seq, std::string* out) {
+    const RequestSpec& spec = cfg_.requests[spec_index];
+    out->clear();
+    out->append(spec.method).push_back(' ');
+    TemplateContext ctx{seq, &rng_};
+    spec.target.Render(ctx, out);
+    out->append(" HTTP/1.1\r\nHost: ").append(host_header_).append("\r\n");
+    for (const auto& [name, value] : spec.headers) {
+      out->append(name).append(": ");
+      value.Render(ctx, out);
+      out->append("\r\n");
+    }
+    body_.clear();
+    spec.body.Render(ctx, &body_);
+    if (!body_.empty() || spec.method == "POST" || spec.method == "PUT" || spec.method == "PATCH") {
+      out->append("Content-Length: ").append(std::to_string(body_.size())).append("\r\n");
+    }
+    out->append("\r\n").append(body_);
+  }
+
+  std::optional<Clock::time_point> DueTime(std::uint64_t k) const {
+    if (k < tl_.warmup_count) {
+      return tl_.start + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(static_cast<double>(k) / tl_.warmup_rate));
+    }
+    auto t = cfg_.profile->IntendedTime(k - tl_.warmup_count);
+    if (!t) return std::nullopt;
+    return tl_.measure_start + std::chrono::duration_cast<Clock::duration>(*t);
+  }
+
+  void SchedulePacer() {
+    pacer_.expires_at(*due_);
+    pacer_.async_wait([this](const error_code& ec) {
+      if (!ec) Pace();
+    });
+  }
+
+  void Pace() {
+    const auto now = Clock::now();
+    while (due_ && *due_ <= now && !stopped_) {
+      if (*due_ >= tl_.send_end) {
+        due_.reset();
+        break;
+      }
+      Enqueue(Pending{*due_, next_k_});
+      next_k_ += static_cast<std::uint64_t>(threads_);
+      due_ = DueTime(next_k_);
+    }
+    Dispatch();
+    // What is left waits for a connection to free up.
+    backlog_max = std::max<std::uint64_t>(backlog_max, backlog_.size());
+    if (due_ && !stopped_) SchedulePacer();
+  }
+
+  void Enqueue(const Pending& p) {
+    if (idle_.empty() && p.intended >= tl_.measure_start) ++backlog_requests;
+    backlog_.push_back(p);
+  }
+
+  void Dispatch() {
+    while (!idle_.empty() && !backlog_.empty()) {
+      Conn* c = idle_.back();
+      idle_.pop_back();
+      Pending p = backlog_.front();
+      backlog_.pop_front();
+      Send(*c, p);
+    }
+  }
+
+  void BecomeIdle(Conn& c) {
+    c.state = Conn::State::kIdle;
+    if (stopped_) return;
+    if (!cfg_.profile && Clock::now() >= tl_.start) {
+      // Closed loop: the next request goes out at once.
+      Send(c, Pending{Clock::now(), closed_seq_++ * static_cast<std::uint64_t>(threads_) +
+                                        static_cast<std::uint64_t>(index_)});
+      return;
+    }
+    idle_.push_back(&c);
+    Dispatch();
+  }
+
+  void Send(Conn& c, const Pending& p) {
+    const auto now = Clock::now();
+    if (now >= tl_.send_end && !cfg_.profile) {
+      idle_.push_back(&c);
+      c.state = Conn::State::kIdle;
+      return;
+    }
+    std::size_t spec = static_cast<std::size_t>(p.seq % cfg_.requests.size());
+    if (!prerendered_[spec].empty()) c.out = prerendered_[spec];
+    else RenderRequest(spec, p.seq, &c.out);
+    c.state = Conn::State::kBusy;
+    c.intended = p.intended;
+    c.sent = now;
+    c.deadline = now + cfg_.timeout;
+    c.measured = p.intended >= tl_.measure_start;
+    c.parser.emplace();
+    if (cfg_.requests[spec].method == "HEAD") c.parser->skip(true);
+    if (c.measured) {
+      ++sent;
+      Count(now).sent++;
+    }
+    error_code ec;
+    std::size_t n = 0;
+    while (n < c.out.size()) {
+      std::size_t w = c.socket.write_some(asio::buffer(c.out.data() + n, c.out.size() - n), ec);
+      n += w;
+      if (ec) break;
+    }
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      const std::uint64_t gen = c.gen;
+      asio::async_write(c.socket, asio::buffer(c.out.data() + n, c.out.size() - n),
+                        [this, &c, gen](const error_code& wec, std::size_t) {
+                          if (gen != c.gen || !wec) return;
+                          Fail(c, ErrorKind::kRead);
+                        });
+    } else if (ec) {
+      Fail(c, ErrorKind::kRead);
+    }
+  }
+
+  void Connect(Conn& c) {
+    idle_.erase(std::remove(idle_.begin(), idle_.end(), &c), idle_.end());
+    error_code ec;
+    c.socket.close(ec);
+    ++c.gen;
+    c.state = Conn::State::kConnecting;
+    c.in_len = 0;
+    const std::uint64_t gen = c.gen;
+    c.socket.async_connect(endpoint_, [this, &c, gen](const error_code& cec) {
+      if (gen != c.gen) return;
+      if (cec) {
+        if (Clock::now() >= tl_.measure_start && !stopped_) ++errors[static_cast<int>(ErrorKind::kConnect)];
+        c.retry.expires_after(std::chrono::milliseconds(10));
+        c.retry.async_wait([this, &c, gen](const error_code& tec) {
+          if (!tec && gen == c.gen && !stopped_) Connect(c);
+        });
+        return;
+      }
+      error_code ignored;
+      c.socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      c.socket.non_blocking(true, ignored);
+      Read(c);
+      BecomeIdle(c);
+    });
+  }
+
+  void Read(Conn& c) {
+    const std::uint64_t gen = c.gen;
+    c.socket.async_read_some(asio::buffer(c.in + c.in_len, sizeof(c.in) - c.in_len),
+                             [this, &c, gen](const error_code& ec, std::size_t n) {
+                               if (gen != c.gen) return;
+                               OnRead(c, ec, n);
+                             });
+  }
+
+  void OnRead(Conn& c, const error_code& ec, std::size_t n) {
+    if (ec) {
+      if (c.state == Conn::State::kBusy) {
+        if (ec == asio::error::eof && c.parser && c.parser->is_header_done() &&
+            c.parser->need_eof()) {
+          beast::error_code pec;
+          c.parser->put_eof(pec);
+          if (!pec) {
+            Complete(c, /*reconnect=*/true);
+            return;
+          }
+        }
+        Fail(c, ErrorKind::kRead);
+      } else if (!stopped_) {
+        Connect(c);  // the server closed an idle keep-alive connection
+      }
+      return;
+    }
+    c.in_len += n;
+    if (c.state != Conn::State::kBusy) {
+      c.in_len = 0;  // unsolicited bytes: ignore
+      Read(c);
+      return;
+    }
+    beast::error_code pec;
+    std::size_t used = c.parser->put(asio::buffer(c.in, c.in_len), pec);
+    if (pec == http::error::need_more) pec = {};
+    if (pec) {
+      Fail(c, ErrorKind::kRead);
+      return;
+    }
+    std::memmove(c.in, c.in + used, c.in_len - used);
+    c.in_len -= used;
+    if (c.in_len == sizeof(c.in)) {  // a header larger than the buffer
+      Fail(c, ErrorKind::kRead);
+      return;
+    }
+    if (c.parser->is_done()) {
+      c.in_len = 0;
+      Read(c);
+      Complete(c, !c.parser->keep_alive());
+      return;
+    }
+    Read(c);
+  }
+
+  void Complete(Conn& c, bool reconnect) {
+    const auto now = Clock::now();
+    const int status = c.parser->status;
+    if (c.measured) {
+      ++completed;
+      auto us = [](Clock::duration d) {
+        return std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+      };
+      const std::int64_t corrected_us = us(now - c.intended);
+      corrected.Record(corrected_us);
+      uncorrected.Record(us(now - c.sent));
+      Counters& cnt = Count(now);
+      cnt.completed++;
+      interval_.Record(corrected_us);
+      if (status >= 400) {
+        ++errors[static_cast<int>(status >= 500 ? ErrorKind::kStatus5xx : ErrorKind::kStatus4xx)];
+        cnt.errors++;
+      }
+    }
+    c.parser.reset();
+    if (reconnect) {
+      Connect(c);
+      return;
+    }
+    BecomeIdle(c);
+  }
+
+  void Fail(Conn& c, ErrorKind kind) {
+    if (c.state == Conn::State::kBusy && c.measured) {
+      ++errors[static_cast<int>(kind)];
+      Count(Clock::now()).errors++;
+    }
+    c.parser.reset();
+    if (stopped_) {
+      error_code ec;
+      c.socket.close(ec);
+      ++c.gen;
+      c.state = Conn::State::kConnecting;
+      return;
+    }
+    Connect(c);
+  }
+
+  // The counters of the second `now` falls in, flushing finished seconds.
+  Counters& Count(Clock::time_point now) {
+    if (now >= tl_.measure_start) {
+      auto s = std::chrono::duration_cast<std::chrono::seconds>(now - tl_.measure_start).count();
+      if (s > second_) FlushSecond(s);
+    }
+    return interval_counters_;
+  }
+
+  void FlushSecond(std::int64_t next) {
+    if (second_ >= 0 || interval_counters_.sent + interval_counters_.completed > 0) {
+      agg_.Flush(index_, std::max<std::int64_t>(second_, 0), interval_counters_, interval_);
+    }
+    interval_counters_ = Counters{};
+    interval_.Reset();
+    second_ = next;
+  }
+
+  void Tick() {
+    const auto now = Clock::now();
+    Count(now);
+    if (!cfg_.profile && !stopped_ && !idle_.empty()) {
+      // Closed loop starts here: connections opened before the start wait idle.
+      std::vector<Conn*> idle;
+      idle.swap(idle_);
+      for (Conn* c : idle) BecomeIdle(*c);
+    }
+    for (auto& c : conns_) {
+      if (c->state == Conn::State::kBusy && now >= c->deadline) Fail(*c, ErrorKind::kTimeout);
+    }
+    if (now >= tl_.send_end && !stopped_) {
+      if (!cfg_.profile) {
+        Stop();
+        return;
+      }
+      // Open loop: requests still waiting were due but never sent; in-flight
+      // ones get up to the timeout to answer.
+      bool busy = std::any_of(conns_.begin(), conns_.end(),
+                              [](const auto& c) { return c->state == Conn::State::kBusy; });
+      if (!draining_) {
+        draining_ = true;
+        drain_deadline_ = now + cfg_.timeout;
+        for (const auto& p : backlog_) not_sent += p.intended >= tl_.measure_start ? 1 : 0;
+        backlog_.clear();
+        due_.reset();
+        pacer_.cancel();
+      }
+      if (!busy || now >= drain_deadline_) {
+        Stop();
+        return;
+      }
+    }
+    tick_.expires_after(std::chrono::milliseconds(10));
+    tick_.async_wait([this](const error_code& ec) {
+      if (!ec) Tick();
+    });
+  }
+
+  void Stop() {
+    stopped_ = true;
+    for (auto& c : conns_) {
+      error_code ec;
+      c->socket.close(ec);
+      c->retry.cancel();
+      ++c->gen;
+    }
+    pacer_.cancel();
+    io_.stop();
+  }
+
+  const LoadConfig& cfg_;
+  const Timeline& tl_;
+  Aggregator& agg_;
+  const int index_;
+  const int threads_;
+  asio::ip::tcp::endpoint endpoint_;
+  std::string host_header_;
+  asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+  asio::steady_timer pacer_, tick_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::vector<Conn*> idle_;
+  std::deque<Pending> backlog_;
+  std::vector<std::string> prerendered_;
+  std::string body_;
+  Rng rng_;
+  std::uint64_t next_k_ = 0;
+  std::uint64_t closed_seq_ = 0;
+  std::optional<Clock::time_point> due_;
+  bool stopped_ = false;
+  bool draining_ = false;
+  Clock::time_point drain_deadline_;
+  std::int64_t second_ = -1;
+  Counters interval_counters_;
+  LatencyHistogram interval_ = LatencyHistogram::ForLatencyMicros();
+};
+
+}  // namespace
+
+StatusOr<RunResult> RunLoad(const LoadConfig& cfg) {
+  if (cfg.requests.empty()) return InvalidArgument("no request to send");
+  if (cfg.threads < 1) return InvalidArgument("--threads must be at least 1");
+  if (cfg.connections < cfg.threads) {
+    return InvalidArgument("--connections (" + std::to_string(cfg.connections) +
+                           ") must be at least --threads (" + std::to_string(cfg.threads) + ")");
+  }
+  asio::io_context resolve_io;
+  asio::ip::tcp::resolver resolver(resolve_io);
+  error_code ec;
+  auto endpoints = resolver.resolve(cfg.target.host, std::to_string(cfg.target.port), ec);
+  if (ec || endpoints.empty()) {
+    return Unavailable("cannot resolve '" + cfg.target.host + "': " + ec.message());
+  }
+  asio::ip::tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  std::string host_header = cfg.target.host;
+  if (host_header.find(':') != std::string::npos) host_header = "[" + host_header + "]";
+  if (cfg.target.port != 80) host_header += ":" + std::to_string(cfg.target.port);
+
+  const Duration measured = cfg.profile ? cfg.profile->total_duration() : cfg.duration;
+  const double measured_s = std::chrono::duration<double>(measured).count();
+  Timeline tl;
+  tl.start = Clock::now() + std::chrono::milliseconds(200);  // connections open first
+  tl.measure_start = tl.start + std::chrono::duration_cast<Clock::duration>(cfg.warmup);
+  tl.send_end = tl.measure_start + std::chrono::duration_cast<Clock::duration>(measured);
+  if (cfg.profile && cfg.warmup.count() > 0) {
+    tl.warmup_rate = cfg.profile->RateAt(Duration(0));
+    tl.warmup_count = static_cast<std::uint64_t>(
+        std::floor(tl.warmup_rate * std::chrono::duration<double>(cfg.warmup).count()));
+  }
+
+  RunResult result;
+  result.url = cfg.url;
+  result.open_loop = cfg.profile.has_value();
+  result.threads = cfg.threads;
+  result.connections = cfg.connections;
+  result.duration_s = measured_s;
+  Aggregator agg(cfg, cfg.threads, measured_s, &result);
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < cfg.threads; ++i) {
+    int conns = cfg.connections / cfg.threads + (i < cfg.connections % cfg.threads ? 1 : 0);
+    workers.push_back(std::make_unique<Worker>(cfg, tl, agg, i, cfg.threads, conns, endpoint,
+                                               host_header));
+  }
+  std::vector<std::thread> threads;
+  for (auto& w : workers) threads.emplace_back([&w] { w->Run(); });
+  for (auto& t : threads) t.join();
+
+  for (auto& w : workers) {
+    (void)result.corrected.Add(w->corrected);
+    (void)result.uncorrected.Add(w->uncorrected);
+    result.sent += w->sent;
+    result.completed += w->completed;
+    for (int k = 0; k < kErrorKinds; ++k) result.errors[static_cast<std::size_t>(k)] += w->errors[static_cast<std::size_t>(k)];
+    result.backlog_requests += w->backlog_requests;
+    result.backlog_max += w->backlog_max;
+    result.not_sent += w->not_sent;
+  }
+  if (cfg.profile) result.requested_rate = cfg.profile->ExpectedCount(measured) / measured_s;
+  result.achieved_rate = static_cast<double>(result.completed) / measured_s;
+
+  // Whole-run SLO verdicts, joined with the first breaching window of each.
+  std::vector<SloResult> windows = agg.slo_windows();
+  SloWindow whole;
+  whole.corrected = &result.corrected;
+  const std::uint64_t status_errors =
+      result.errors[static_cast<int>(ErrorKind::kStatus4xx)] + result.errors[static_cast<int>(ErrorKind::kStatus5xx)];
+  whole.errors = result.total_errors();
+  whole.completed = result.completed - status_errors;
+  whole.requested_rate = result.requested_rate;
+  whole.achieved_rate = result.achieved_rate;
+  for (std::size_t i = 0; i < cfg.slos.size(); ++i) {
+    SloResult r = windows[i];
+    r.measured = InBoundUnit(cfg.slos[i], Measure(cfg.slos[i], whole));
+    r.passed = Holds(cfg.slos[i], whole) && !r.window_breached;
+    result.slos.push_back(r);
+  }
+  return result;
+}
+
+}  // namespace keel::load

@@ -1,0 +1,211 @@
+#include "keel/load/report.h"
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace keel::load {
+namespace {
+
+using Json = nlohmann::ordered_json;  // keeps the documented field order
+
+constexpr double kMicrosPerMilli = 1000.0;
+
+struct PercentileRow {
+  const char* label;  // human table
+  const char* key;    // JSON
+  double percentile;
+};
+constexpr PercentileRow kPercentiles[] = {
+    {"p50", "p50", 50.0}, {"p75", "p75", 75.0},     {"p90", "p90", 90.0},
+    {"p99", "p99", 99.0}, {"p99.9", "p99_9", 99.9}, {"p99.99", "p99_99", 99.99},
+};
+
+double Ms(int64_t micros) { return static_cast<double>(micros) / kMicrosPerMilli; }
+// Mean and stdev are fractional µs; JSON keeps them to the µs like the rest.
+double MsRounded(double micros) { return std::round(micros) / kMicrosPerMilli; }
+
+__attribute__((format(printf, 1, 2))) std::string Format(const char* fmt, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(buf, sizeof(buf), fmt, args);
+  va_end(args);
+  return buf;
+}
+
+// Shortest of "%.3f" without trailing zeros: 10 -> "10", 12.5 -> "12.5".
+std::string Compact(double v) {
+  std::string s = Format("%.3f", v);
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+// The unit an SLO bound is written in: what follows its number ("p99<5ms" ->
+// "ms", "errors<1%" -> "%"); measured values are reported in it.
+std::string UnitOf(const std::string& bound) {
+  const size_t last_digit = bound.find_last_of("0123456789");
+  return last_digit == std::string::npos ? "" : bound.substr(last_digit + 1);
+}
+
+Json LatencyJson(const obs::LatencyHistogram& h) {
+  Json j = Json::object();
+  for (const PercentileRow& row : kPercentiles) {
+    j[row.key] = Ms(h.ValueAtPercentile(row.percentile));
+  }
+  j["max"] = Ms(h.max());
+  j["mean"] = MsRounded(h.mean());
+  j["stdev"] = MsRounded(h.stddev());
+  return j;
+}
+
+std::string LatencyTable(const RunResult& r) {
+  std::string out = Format("  %-14s %12s %12s\n", "Latency (ms)", "corrected", "uncorrected");
+  for (const PercentileRow& row : kPercentiles) {
+    out += Format("    %-12s %12.3f %12.3f\n", row.label,
+                  Ms(r.corrected.ValueAtPercentile(row.percentile)),
+                  Ms(r.uncorrected.ValueAtPercentile(row.percentile)));
+  }
+  out += Format("    %-12s %12.3f %12.3f\n", "max", Ms(r.corrected.max()), Ms(r.uncorrected.max()));
+  out += Format("    %-12s %12.3f %12.3f\n", "mean", r.corrected.mean() / kMicrosPerMilli,
+                r.uncorrected.mean() / kMicrosPerMilli);
+  out += Format("    %-12s %12.3f %12.3f\n", "stdev", r.corrected.stddev() / kMicrosPerMilli,
+                r.uncorrected.stddev() / kMicrosPerMilli);
+  out += Format("    %-12s %12" PRId64 " %12" PRId64 "\n", "samples", r.corrected.total_count(),
+                r.uncorrected.total_count());
+  return out;
+}
+
+std::string SloLines(const RunResult& r) {
+  if (r.slos.empty()) return "";
+  std::string out = "  SLOs\n";
+  for (const SloResult& slo : r.slos) {
+    const std::string unit = UnitOf(slo.bound);
+    out += Format("    %s  %-16s measured %.3f%s", slo.passed ? "PASS" : "FAIL", slo.bound.c_str(),
+                  slo.measured, unit.c_str());
+    if (slo.window_breached) {
+      out += Format("; breached in window [%s s, %s s): measured %.3f%s",
+                    Compact(slo.window_start).c_str(), Compact(slo.window_end).c_str(),
+                    slo.window_measured, unit.c_str());
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string HumanSummary(const RunResult& r) {
+  std::string out = "keel load " + r.url + "\n";
+  out += Format("  %-16s %s, %d threads, %d connections\n", "Mode",
+                r.open_loop ? "open loop" : "closed loop", r.threads, r.connections);
+  out += Format("  %-16s %.3f s\n", "Duration", r.duration_s);
+  if (r.open_loop) {
+    out += Format("  %-16s %.2f req/s\n", "Requested rate", r.requested_rate);
+  } else {
+    out += Format("  %-16s %s\n", "Requested rate", "n/a (closed loop)");
+  }
+  out += Format("  %-16s %.2f req/s", "Achieved rate", r.achieved_rate);
+  if (r.open_loop && r.requested_rate > 0) {
+    out += Format(" (%.1f%% of requested)", 100.0 * r.achieved_rate / r.requested_rate);
+  }
+  out += '\n';
+  out +=
+      Format("  %-16s %" PRIu64 " sent, %" PRIu64 " completed\n", "Requests", r.sent, r.completed);
+
+  const std::uint64_t total_errors = r.total_errors();
+  out += Format("  %-16s %" PRIu64, "Errors", total_errors);
+  if (r.sent > 0) {
+    out += Format(" (%.2f%% of sent)",
+                  100.0 * static_cast<double>(total_errors) / static_cast<double>(r.sent));
+  }
+  for (int k = 0; k < kErrorKinds; ++k) {
+    out += Format("%s %s %" PRIu64, k == 0 ? ":" : ",", ErrorKindName(static_cast<ErrorKind>(k)),
+                  r.errors[static_cast<size_t>(k)]);
+  }
+  out += '\n';
+  out += Format("  %-16s %" PRIu64 " requests waited for a connection, max depth %" PRIu64
+                ", %" PRIu64 " not sent\n",
+                "Backlog", r.backlog_requests, r.backlog_max, r.not_sent);
+  // Below 90% the target (or this generator) did not keep up, and the
+  // corrected column is the one that shows what users would have seen.
+  if (r.open_loop && r.requested_rate > 0 && r.achieved_rate < 0.9 * r.requested_rate) {
+    out +=
+        "  WARNING: achieved rate is below 90% of the requested rate; "
+        "the target did not keep up\n";
+  }
+  out += '\n';
+  out += LatencyTable(r);
+  const std::string slos = SloLines(r);
+  if (!slos.empty()) out += "\n" + slos;
+  return out;
+}
+
+std::string PercentileSpectrum(const obs::LatencyHistogram& histogram) {
+  return histogram.PercentileDistribution(kMicrosPerMilli);
+}
+
+std::string ToJson(const RunResult& r) {
+  Json j;
+  j["schema_version"] = 1;
+  j["url"] = r.url;
+  j["mode"] = r.open_loop ? "open" : "closed";
+  j["threads"] = r.threads;
+  j["connections"] = r.connections;
+  j["duration_s"] = r.duration_s;
+  j["requested_rate"] = r.open_loop ? Json(r.requested_rate) : Json(nullptr);
+  j["achieved_rate"] = r.achieved_rate;
+  j["sent"] = r.sent;
+  j["completed"] = r.completed;
+  Json errors = Json::object();
+  for (int k = 0; k < kErrorKinds; ++k) {
+    errors[ErrorKindName(static_cast<ErrorKind>(k))] = r.errors[static_cast<size_t>(k)];
+  }
+  errors["total"] = r.total_errors();
+  j["errors"] = errors;
+  j["backlog"] = {
+      {"requests", r.backlog_requests}, {"max", r.backlog_max}, {"not_sent", r.not_sent}};
+  j["latency_ms"] = {{"corrected", LatencyJson(r.corrected)},
+                     {"uncorrected", LatencyJson(r.uncorrected)}};
+  Json seconds = Json::array();
+  for (const SecondRow& s : r.seconds) {
+    seconds.push_back({{"t", s.t},
+                       {"sent", s.sent},
+                       {"completed", s.completed},
+                       {"errors", s.errors},
+                       {"p50_ms", s.p50_us / kMicrosPerMilli},
+                       {"p99_ms", s.p99_us / kMicrosPerMilli},
+                       {"p999_ms", s.p999_us / kMicrosPerMilli}});
+  }
+  j["seconds"] = seconds;
+  Json slos = Json::array();
+  for (const SloResult& slo : r.slos) {
+    // The window fields are null unless a window breached the bound.
+    auto if_breached = [&slo](double v) { return slo.window_breached ? Json(v) : Json(nullptr); };
+    slos.push_back({{"bound", slo.bound},
+                    {"passed", slo.passed},
+                    {"measured", slo.measured},
+                    {"window_breached", slo.window_breached},
+                    {"window_start_s", if_breached(slo.window_start)},
+                    {"window_end_s", if_breached(slo.window_end)},
+                    {"window_measured", if_breached(slo.window_measured)}});
+  }
+  j["slo"] = slos;
+  return j.dump(2);
+}
+
+void WriteTimeseries(const RunResult& r, std::ostream& out) {
+  out << "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected\n";
+  for (const SecondRow& s : r.seconds) {
+    out << Format("%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f,true\n", s.t, s.sent,
+                  s.completed, s.errors, s.p50_us / kMicrosPerMilli, s.p99_us / kMicrosPerMilli,
+                  s.p999_us / kMicrosPerMilli);
+  }
+}
+
+}  // namespace keel::load
