@@ -13,66 +13,19 @@ ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 
-for tool in wrk nginx; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
-    echo "bench: $tool not found; run scripts/install-deps.sh" >&2; exit 2; }
-done
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+command -v wrk >/dev/null || { echo "bench: wrk not found; run scripts/install-deps.sh" >&2; exit 2; }
 [ -x "$KEEL" ] || { echo "bench: $KEEL not built; run make build" >&2; exit 2; }
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# Pin servers and load generator to different cores so that both servers get
-# the same conditions (no-op on a single core).
-PIN_SERVER=() PIN_LOAD=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  PIN_SERVER=(taskset -c 1) PIN_LOAD=(taskset -c 0)
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$ROOT/bench/lib/common.sh"
 
 KEEL_PORT="$(free_port)"
 NGINX_PORT="$(free_port)"
-
-mkdir -p "$WORK/nginx/logs"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $WORK/nginx/logs/error.log warn;
-pid $WORK/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / { default_type text/plain; return 200 "hello"; }
-  }
-}
-CONF
-"${PIN_SERVER[@]}" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
-PIDS+=($!)
+start_nginx "$NGINX_PORT"
 "${PIN_SERVER[@]}" "$KEEL" serve hello --threads 1 --http "127.0.0.1:$KEEL_PORT" --log-level warn &
 PIDS+=($!)
 
-for port in "$KEEL_PORT" "$NGINX_PORT"; do
-  for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$port/hello" >/dev/null && break
-    sleep 0.1
-  done
-done
+wait_http "http://127.0.0.1:$KEEL_PORT/hello"
+wait_http "http://127.0.0.1:$NGINX_PORT/hello"
 
 # run_wrk PORT -> "rps p99_us"
 run_wrk() {

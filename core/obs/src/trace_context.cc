@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "keel/base/rng.h"
+
 namespace keel::obs {
 namespace {
 
@@ -36,33 +38,10 @@ char* WriteHex(const std::array<std::uint8_t, N>& bytes, char* p) {
   return p;
 }
 
-// xoshiro256** seeded once per thread: ids need uniqueness, not secrecy.
-class IdGenerator {
- public:
-  IdGenerator() {
-    std::random_device rd;
-    for (auto& s : s_) s = (std::uint64_t{rd()} << 32) | rd();
-  }
-  std::uint64_t Next() {
-    const std::uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
-    return result;
-  }
-
- private:
-  static std::uint64_t Rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t s_[4];
-};
-
 template <std::size_t N>
 void FillRandom(std::array<std::uint8_t, N>* out) {
-  thread_local IdGenerator gen;
+  // Ids need uniqueness, not secrecy: a per-thread generator seeded once.
+  thread_local Rng gen((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
   for (std::size_t i = 0; i < N; i += 8) {
     std::uint64_t v = gen.Next() | 1;  // never all zero
     for (std::size_t j = 0; j < 8 && i + j < N; ++j) (*out)[i + j] = static_cast<std::uint8_t>(v >> (8 * j));

@@ -22,22 +22,12 @@
 #include <string_view>
 #include <vector>
 
+#include "keel/base/rng.h"
 #include "keel/base/status.h"
 
 namespace keel::load {
 
-// xoshiro256**: fast, good enough for load patterns (not for secrets).
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed);
-  std::uint64_t Next();
-  double NextDouble();  // [0, 1)
-  // Uniform in [lo, hi]. REQUIRES: lo <= hi.
-  std::int64_t Uniform(std::int64_t lo, std::int64_t hi);
-
- private:
-  std::uint64_t s_[4];
-};
+using keel::Rng;  // keel/base/rng.h
 
 // Zipf distribution over [1, n] with exponent s > 0, sampled in O(1) with
 // rejection-inversion (Hörmann & Derflinger 1996), no table.

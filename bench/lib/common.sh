@@ -1,0 +1,60 @@
+# Shared by the bench/*.sh scripts: a work dir cleaned up on exit, CPU
+# pinning, free ports, and an nginx (1 worker, `return 200 "hello"`) reference.
+# Source it after `set -euo pipefail`; it defines WORK, PIDS, PIN_SERVER,
+# PIN_LOAD, free_port, start_nginx PORT and wait_http URL.
+
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Servers on core 1, the load generator on core 0, so that each side gets the
+# same conditions whichever server runs (no pinning on a single core).
+PIN_SERVER=() PIN_LOAD=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  PIN_SERVER=(taskset -c 1) PIN_LOAD=(taskset -c 0)
+fi
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+start_nginx() {
+  local port="$1"
+  [ -x "$NGINX" ] || { echo "bench: nginx not found; run scripts/install-deps.sh" >&2; exit 2; }
+  mkdir -p "$WORK/nginx/logs"
+  cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+error_log $WORK/nginx/logs/error.log warn;
+pid $WORK/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    location / { default_type text/plain; return 200 "hello"; }
+  }
+}
+CONF
+  "${PIN_SERVER[@]}" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
+  PIDS+=($!)
+}
+
+wait_http() {
+  for _ in $(seq 50); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
+  echo "bench: $1 did not answer" >&2
+  exit 1
+}
