@@ -108,6 +108,25 @@ class OpenLoopTest(LoadTestCase):
             self.assertAlmostEqual(got, want, delta=want * 0.1 + 5, msg=str(sent))
 
 
+class HlogTest(LoadTestCase):
+    JS_DIR = os.path.join(os.path.dirname(__file__), "..", "js")
+
+    def test_hlog_of_a_run_decodes_with_hdr_histogram_js(self):
+        hlog = self.path("run.hlog")
+        with KeelServer(threads=1) as server:
+            p, r = self.run_json([f"http://127.0.0.1:{server.port}/hello", "--rate", "500",
+                                  "--duration", "3s", "--connections", "4", "--hlog", hlog])
+        node = subprocess.run(["node", "read_hlog.mjs", hlog], cwd=self.JS_DIR,
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(node.returncode, 0, node.stderr)
+        got = json.loads(node.stdout)
+        self.assertGreaterEqual(got["intervals"], 3)
+        self.assertEqual(got["total_count"], r["completed"])
+        # hlog values are µs; the JSON reports ms at 3 significant digits.
+        self.assertAlmostEqual(got["max"] / 1000.0, r["latency_ms"]["corrected"]["max"],
+                               delta=r["latency_ms"]["corrected"]["max"] * 0.002 + 0.002)
+
+
 class ClosedLoopTest(LoadTestCase):
     def test_closed_loop_reports_no_requested_rate(self):
         with KeelServer(threads=1) as server:
@@ -132,6 +151,22 @@ class TemplateTest(LoadTestCase):
         self.assertTrue(all(1 <= k <= 50 for k in keys))
         self.assertEqual(max(set(keys), key=keys.count), 1)  # the hottest key is 1
         self.assertEqual(r["errors"]["status_4xx"], r["completed"])  # /k/... is a 404
+
+
+    def test_requests_file_is_cycled(self):
+        reqs = self.path("requests.txt")
+        with open(reqs, "w") as f:
+            f.write("# two requests, cycled\nGET /a/{{seq}}\nPOST /b some body\n")
+        with KeelServer(threads=1, args=["--access-log", "true"]) as server:
+            p, r = self.run_json([f"http://127.0.0.1:{server.port}/", "--requests", reqs,
+                                  "--rate", "100", "--duration", "1s", "--connections", "2"])
+            seen = [(rec.get("method"), rec.get("path")) for rec in server.records()
+                    if rec.get("msg") == "request"]
+        self.assertGreaterEqual(len(seen), 90)
+        posts = [s for s in seen if s == ("POST", "/b")]
+        gets = [s for s in seen if s[0] == "GET" and s[1].startswith("/a/")]
+        self.assertAlmostEqual(len(posts), len(gets), delta=2)
+        self.assertEqual(len(posts) + len(gets), len(seen))
 
 
 class ErrorsAndSloTest(LoadTestCase):
