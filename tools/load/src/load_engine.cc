@@ -116,7 +116,9 @@ double InBoundUnit(const Bound& b, double v) {
 }
 
 struct Counters {
-  std::uint64_t sent = 0, completed = 0, errors = 0;
+  std::uint64_t sent = 0, completed = 0;
+  std::uint64_t errors = 0;         // every failed request
+  std::uint64_t status_errors = 0;  // of which answered 4xx/5xx (also in completed)
 };
 
 // Collects per-second data from all workers and emits seconds in order once
@@ -134,11 +136,14 @@ class Aggregator {
   }
 
   void Flush(int worker, std::int64_t second, const Counters& c, const LatencyHistogram& h) {
+    // Answers that arrive while an open-loop run drains belong to its last second.
+    second = std::min(second, std::max<std::int64_t>(total_seconds_ - 1, 0));
     std::lock_guard<std::mutex> lock(mu_);
     Slot& slot = Get(second);
     slot.counters.sent += c.sent;
     slot.counters.completed += c.completed;
     slot.counters.errors += c.errors;
+    slot.counters.status_errors += c.status_errors;
     (void)slot.corrected.Add(h);
     auto& p = progress_[static_cast<std::size_t>(worker)];
     p = std::max(p, second + 1);
@@ -167,7 +172,7 @@ class Aggregator {
 
   void EmitReady() {
     std::int64_t ready = *std::min_element(progress_.begin(), progress_.end());
-    while (next_ < ready && (next_ < total_seconds_ || !slots_.empty())) {
+    while (next_ < ready && next_ < total_seconds_) {
       std::unique_ptr<Slot> slot;
       auto it = slots_.find(next_);
       if (it != slots_.end()) {
@@ -208,12 +213,13 @@ class Aggregator {
       (void)merged.Add(s->corrected);
       c.completed += s->counters.completed;
       c.errors += s->counters.errors;
+      c.status_errors += s->counters.status_errors;
     }
     const double len = static_cast<double>(end - start);
     SloWindow win;
     win.corrected = &merged;
     win.errors = c.errors;
-    win.completed = c.completed >= c.errors ? c.completed - c.errors : 0;
+    win.completed = c.completed - c.status_errors;
     win.achieved_rate = static_cast<double>(c.completed) / len;
     if (cfg_.profile) {
       auto at = [&](std::int64_t s) { return cfg_.profile->ExpectedCount(std::chrono::seconds(s)); };
@@ -307,6 +313,9 @@ class Worker {
     std::optional<ResponseParser> parser;
     Clock::time_point intended, sent, deadline;
     bool measured = false;
+    bool writing = false;   // an async_write of `out` is in progress
+    bool answered = false;  // the answer came before that write finished
+    bool connect_failed = false;  // in an outage: count it once
   };
 
   void RenderRequest(std::size_t spec_index, std::uint64_t seq, std::string* out) {
@@ -359,12 +368,13 @@ class Worker {
     }
     Dispatch();
     // What is left waits for a connection to free up.
-    backlog_max = std::max<std::uint64_t>(backlog_max, backlog_.size());
+    if (now >= tl_.measure_start) backlog_max = std::max<std::uint64_t>(backlog_max, backlog_.size());
     if (due_ && !stopped_) SchedulePacer();
   }
 
   void Enqueue(const Pending& p) {
-    if (idle_.empty() && p.intended >= tl_.measure_start) ++backlog_requests;
+    // Due now but more due than idle connections: this one will wait.
+    if (backlog_.size() >= idle_.size() && p.intended >= tl_.measure_start) ++backlog_requests;
     backlog_.push_back(p);
   }
 
@@ -420,11 +430,20 @@ class Worker {
       if (ec) break;
     }
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      // The rest goes out in the background; the connection is not handed
+      // out again (its `out` reused) before this write has finished.
       const std::uint64_t gen = c.gen;
+      c.writing = true;
       asio::async_write(c.socket, asio::buffer(c.out.data() + n, c.out.size() - n),
                         [this, &c, gen](const error_code& wec, std::size_t) {
-                          if (gen != c.gen || !wec) return;
-                          Fail(c, ErrorKind::kRead);
+                          if (gen != c.gen) return;
+                          c.writing = false;
+                          if (wec) {
+                            Fail(c, ErrorKind::kRead);
+                          } else if (c.answered) {
+                            c.answered = false;
+                            BecomeIdle(c);
+                          }
                         });
     } else if (ec) {
       Fail(c, ErrorKind::kRead);
@@ -438,17 +457,26 @@ class Worker {
     ++c.gen;
     c.state = Conn::State::kConnecting;
     c.in_len = 0;
+    c.writing = c.answered = false;
     const std::uint64_t gen = c.gen;
     c.socket.async_connect(endpoint_, [this, &c, gen](const error_code& cec) {
       if (gen != c.gen) return;
       if (cec) {
-        if (Clock::now() >= tl_.measure_start && !stopped_) ++errors[static_cast<int>(ErrorKind::kConnect)];
+        const auto now = Clock::now();
+        if (now >= tl_.measure_start && !stopped_) {
+          if (!c.connect_failed) {
+            ++errors[static_cast<int>(ErrorKind::kConnect)];
+            Count(now).errors++;
+          }
+          c.connect_failed = true;
+        }
         c.retry.expires_after(std::chrono::milliseconds(10));
         c.retry.async_wait([this, &c, gen](const error_code& tec) {
           if (!tec && gen == c.gen && !stopped_) Connect(c);
         });
         return;
       }
+      c.connect_failed = false;
       error_code ignored;
       c.socket.set_option(asio::ip::tcp::no_delay(true), ignored);
       c.socket.non_blocking(true, ignored);
@@ -485,7 +513,7 @@ class Worker {
       return;
     }
     c.in_len += n;
-    if (c.state != Conn::State::kBusy) {
+    if (c.state != Conn::State::kBusy || !c.parser) {
       c.in_len = 0;  // unsolicited bytes: ignore
       Read(c);
       return;
@@ -529,11 +557,20 @@ class Worker {
       if (status >= 400) {
         ++errors[static_cast<int>(status >= 500 ? ErrorKind::kStatus5xx : ErrorKind::kStatus4xx)];
         cnt.errors++;
+        cnt.status_errors++;
       }
     }
     c.parser.reset();
     if (reconnect) {
       Connect(c);
+      return;
+    }
+    if (c.writing) {
+      // Answered before the request was fully written: the write handler
+      // hands the connection out. It stays busy, so a stuck write still
+      // times out; it was counted already, so that would not count again.
+      c.answered = true;
+      c.measured = false;
       return;
     }
     BecomeIdle(c);
@@ -595,6 +632,14 @@ class Worker {
       bool busy = std::any_of(conns_.begin(), conns_.end(),
                               [](const auto& c) { return c->state == Conn::State::kBusy; });
       if (!draining_) {
+        // Requests due before the end that the pacer has not taken yet (its
+        // wake-up may be queued behind this tick) are sent or counted too.
+        while (due_ && *due_ < tl_.send_end) {
+          Enqueue(Pending{*due_, next_k_});
+          next_k_ += static_cast<std::uint64_t>(threads_);
+          due_ = DueTime(next_k_);
+        }
+        Dispatch();
         draining_ = true;
         drain_deadline_ = now + cfg_.timeout;
         for (const auto& p : backlog_) not_sent += p.intended >= tl_.measure_start ? 1 : 0;
@@ -709,7 +754,7 @@ StatusOr<RunResult> RunLoad(const LoadConfig& cfg) {
     result.completed += w->completed;
     for (int k = 0; k < kErrorKinds; ++k) result.errors[static_cast<std::size_t>(k)] += w->errors[static_cast<std::size_t>(k)];
     result.backlog_requests += w->backlog_requests;
-    result.backlog_max += w->backlog_max;
+    result.backlog_max = std::max(result.backlog_max, w->backlog_max);
     result.not_sent += w->not_sent;
   }
   if (cfg.profile) result.requested_rate = cfg.profile->ExpectedCount(measured) / measured_s;

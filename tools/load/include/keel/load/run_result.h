@@ -39,11 +39,11 @@ struct RunResult {
   double duration_s = 0;          // measured part (after warm-up)
   double requested_rate = 0;      // average over the measured part; 0 in closed loop
   double achieved_rate = 0;       // completed per second
-  std::uint64_t sent = 0;         // requests written
+  std::uint64_t sent = 0;         // requests written (closed loop: some unanswered at the deadline)
   std::uint64_t completed = 0;    // responses read (any status)
   std::array<std::uint64_t, kErrorKinds> errors{};
   std::uint64_t backlog_requests = 0;  // requests that found every connection busy
-  std::uint64_t backlog_max = 0;       // the deepest the backlog got
+  std::uint64_t backlog_max = 0;       // the deepest one thread's backlog got (measured part)
   std::uint64_t not_sent = 0;          // due but still waiting when the run ended
   obs::LatencyHistogram corrected = obs::LatencyHistogram::ForLatencyMicros();
   obs::LatencyHistogram uncorrected = obs::LatencyHistogram::ForLatencyMicros();
