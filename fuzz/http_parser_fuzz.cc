@@ -134,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       Check(fed >= before && fed <= avail);
       if (r == ParseResult::kError) {
         const int status = parser.error_status();
-        Check(status == 400 || status == 413 || status == 431 || status == 505);
+        Check(status == 400 || status == 413 || status == 431 || status == 501 || status == 505);
         Check(!parser.error_message().empty());
         return 0;  // the connection answers and closes
       }
