@@ -5,6 +5,9 @@
 #
 #   bash bench/http_baseline.sh            # uses build/keel
 #   ROUNDS=5 DURATION=20s bash bench/http_baseline.sh
+#   DRIVER=keel bash bench/http_baseline.sh   # drive both with `keel load` (closed
+#                                             # loop, same 1 thread/64 connections)
+#                                             # when wrk itself is the bottleneck
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,6 +32,13 @@ wait_http "http://127.0.0.1:$NGINX_PORT/hello"
 
 # run_wrk PORT -> "rps p99_us"
 run_wrk() {
+  if [ "${DRIVER:-wrk}" = keel ]; then
+    "${PIN_LOAD[@]}" "$KEEL" load "http://127.0.0.1:$1/hello" -t 1 -c "$CONNECTIONS" -d "$DURATION" \
+      --json "$WORK/k.json" >/dev/null
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]));
+print(round(r["achieved_rate"]), round(1000 * r["latency_ms"]["uncorrected"]["p99"]))' "$WORK/k.json"
+    return
+  fi
   "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$1/hello" > "$WORK/wrk.out"
   python3 - "$WORK/wrk.out" <<'PY'
 import re, sys
