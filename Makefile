@@ -23,8 +23,8 @@ demo: build
 	@bash scripts/demo.sh
 
 # Every test: the release build (unit + integration), the same suite under
-# ASan+UBSan, and the libFuzzer target for the request path.
-test: deps test-release test-asan test-fuzz
+# ASan+UBSan and under TSan, and the libFuzzer target for the request path.
+test: deps test-release test-asan test-tsan test-fuzz
 
 test-release: build
 	cd build && ctest $(CTEST_FLAGS) -j 2
@@ -43,7 +43,7 @@ tsan: test-tsan
 test-tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS)
-	cd build-tsan && ctest $(CTEST_FLAGS) -L unit
+	cd build-tsan && ctest $(CTEST_FLAGS)
 
 bench: build
 	bash bench/http_baseline.sh
