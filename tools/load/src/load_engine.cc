@@ -99,22 +99,6 @@ class ResponseParser final : public http::basic_parser<false> {
   void on_finish_impl(beast::error_code&) override {}
 };
 
-// Converts Measure()'s value (µs, or a fraction) to the unit the bound was
-// written in ("p99<5ms" -> ms, "errors<0.1%" -> %), as RunResult reports it.
-double InBoundUnit(const Bound& b, double v) {
-  const std::size_t last_digit = b.text.find_last_of("0123456789");
-  const std::string unit = last_digit == std::string::npos ? "" : b.text.substr(last_digit + 1);
-  if (b.kind == Bound::Kind::kPercentile || b.kind == Bound::Kind::kMax) {
-    if (unit == "ns") return v * 1e3;
-    if (unit == "ms") return v / 1e3;
-    if (unit == "s") return v / 1e6;
-    if (unit == "m") return v / 6e7;
-    if (unit == "h") return v / 3.6e9;
-    return v;
-  }
-  return unit == "%" ? v * 100 : v;
-}
-
 struct Counters {
   std::uint64_t sent = 0, completed = 0;
   std::uint64_t errors = 0;         // every failed request
@@ -131,6 +115,7 @@ class Aggregator {
     for (const auto& b : cfg_.slos) {
       SloResult r;
       r.bound = b.text;
+      r.unit = b.unit;
       slo_results_.push_back(r);
     }
   }

@@ -46,13 +46,6 @@ std::string Compact(double v) {
   return s;
 }
 
-// The unit an SLO bound is written in: what follows its number ("p99<5ms" ->
-// "ms", "errors<1%" -> "%"); measured values are reported in it.
-std::string UnitOf(const std::string& bound) {
-  const size_t last_digit = bound.find_last_of("0123456789");
-  return last_digit == std::string::npos ? "" : bound.substr(last_digit + 1);
-}
-
 Json LatencyJson(const obs::LatencyHistogram& h) {
   Json j = Json::object();
   for (const PercentileRow& row : kPercentiles) {
@@ -85,7 +78,7 @@ std::string SloLines(const RunResult& r) {
   if (r.slos.empty()) return "";
   std::string out = "  SLOs\n";
   for (const SloResult& slo : r.slos) {
-    const std::string unit = UnitOf(slo.bound);
+    const std::string& unit = slo.unit;
     out += Format("    %s  %-16s measured %.3f%s", slo.passed ? "PASS" : "FAIL", slo.bound.c_str(),
                   slo.measured, unit.c_str());
     if (slo.window_breached) {

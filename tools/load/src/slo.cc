@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <system_error>
+#include <utility>
 
 #include "keel/base/units.h"
 
@@ -51,13 +52,14 @@ bool ParseClause(std::string_view clause, Bound* bound) {
     bound->op = or_equal ? Bound::Op::kGe : Bound::Op::kGt;
   }
 
-  if (quantity == "errors") {
-    bound->kind = Bound::Kind::kErrors;
-    return ParseFraction(value, &bound->limit) && bound->limit <= 1;
-  }
-  if (quantity == "rate") {
-    bound->kind = Bound::Kind::kRate;
-    return ParseFraction(value, &bound->limit);
+  if (quantity == "errors" || quantity == "rate") {
+    bound->kind = quantity == "errors" ? Bound::Kind::kErrors : Bound::Kind::kRate;
+    if (!value.empty() && value.back() == '%') {
+      bound->unit = "%";
+      bound->unit_scale = 0.01;
+    }
+    if (!ParseFraction(value, &bound->limit)) return false;
+    return bound->kind == Bound::Kind::kRate || bound->limit <= 1;
   }
   if (quantity == "max") {
     bound->kind = Bound::Kind::kMax;
@@ -71,6 +73,13 @@ bool ParseClause(std::string_view clause, Bound* bound) {
   StatusOr<Duration> limit = ParseDuration(value);
   if (!limit.ok()) return false;
   bound->limit = static_cast<double>(limit->count()) / 1000.0;  // ns -> us
+  // ParseDuration accepted the text, so it is a number followed by its unit.
+  bound->unit = std::string(value.substr(std::min(value.find_first_not_of("0123456789."), value.size())));
+  static constexpr std::pair<std::string_view, double> kMicrosPerUnit[] = {
+      {"ns", 1e-3}, {"us", 1}, {"ms", 1e3}, {"s", 1e6}, {"m", 6e7}, {"h", 3.6e9}};
+  for (const auto& [name, scale] : kMicrosPerUnit) {
+    if (bound->unit == name) bound->unit_scale = scale;
+  }
   return true;
 }
 
@@ -125,6 +134,8 @@ double Measure(const Bound& bound, const SloWindow& window) {
   }
   return 0;
 }
+
+double InBoundUnit(const Bound& bound, double measured) { return measured / bound.unit_scale; }
 
 bool Holds(const Bound& bound, const SloWindow& window) {
   if (bound.kind == Bound::Kind::kRate) {

@@ -43,8 +43,8 @@ RunResult HandBuiltResult() {
   r.uncorrected.Record(1000, 100);
   r.seconds.push_back({1, 1000, 998, 1, 1000, 4000, 5000});
   r.seconds.push_back({2, 999, 1000, 0, 1100, 2000, 2500});
-  r.slos.push_back({"p99<5ms", true, 4.001, false, 0, 0, 0});
-  r.slos.push_back({"p99.9<2ms", false, 5.003, true, 10, 20, 7.5});
+  r.slos.push_back({"p99<5ms", true, 4.001, false, 0, 0, 0, "ms"});
+  r.slos.push_back({"p99.9<2ms", false, 5.003, true, 10, 20, 7.5, "ms"});
   return r;
 }
 

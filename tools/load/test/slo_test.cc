@@ -207,5 +207,26 @@ TEST_F(SloMeasureTest, AllErroredWindowIsJudged) {
   EXPECT_TRUE(Holds(MustParseOne("errors<=100%"), window_));
 }
 
+TEST(ParseSloTest, RecordsTheUnitTheLimitWasWrittenIn) {
+  struct Case {
+    const char* clause;
+    const char* unit;
+    double measured;     // as Measure() returns it: µs or a fraction
+    double in_unit;      // as the report prints it
+  };
+  const Case cases[] = {
+      {"p99<5ms", "ms", 2500, 2.5},   {"p99<500us", "us", 250, 250}, {"max<2s", "s", 1.5e6, 1.5},
+      {"p50<1m", "m", 3e7, 0.5},      {"p99<900ns", "ns", 0.5, 500}, {"errors<0.1%", "%", 0.002, 0.2},
+      {"errors<0.01", "", 0.002, 0.002}, {"rate>=99%", "%", 0.98, 98}, {"rate>=0.99", "", 0.98, 0.98},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.clause);
+    auto bounds = ParseSlo(c.clause);
+    ASSERT_TRUE(bounds.ok()) << bounds.status().message();
+    EXPECT_EQ((*bounds)[0].unit, c.unit);
+    EXPECT_NEAR(InBoundUnit((*bounds)[0], c.measured), c.in_unit, 1e-9 * c.in_unit);
+  }
+}
+
 }  // namespace
 }  // namespace keel::load

@@ -30,6 +30,7 @@ struct SloResult {
   // First failing 10 s window, when any: [start, end) seconds since measurement began.
   bool window_breached = false;
   double window_start = 0, window_end = 0, window_measured = 0;
+  std::string unit;        // of the measured values, as the bound was written: "ms", "%", ""
 };
 
 struct RunResult {

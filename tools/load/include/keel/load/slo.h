@@ -30,6 +30,8 @@ struct Bound {
   Op op = Op::kLt;
   double limit = 0;       // microseconds for latency, fraction (0.001) for errors, ratio for rate
   std::string text;       // as written, e.g. "p99<5ms"
+  std::string unit;       // the limit's unit as written: "ms", "us", "%", or ""
+  double unit_scale = 1;  // Measure()'s unit (µs or fraction) per `unit`: 1000 for "ms", 0.01 for "%"
 };
 
 // Errors: InvalidArgument naming the clause that could not be read.
@@ -46,6 +48,8 @@ struct SloWindow {
 
 // The measured value for the bound's quantity, in the bound's unit.
 double Measure(const Bound& bound, const SloWindow& window);
+// A Measure() value in the unit the bound was written in (µs -> ms for "p99<5ms").
+double InBoundUnit(const Bound& bound, double measured);
 // True when the window satisfies the bound. A window with no requests passes
 // latency and error bounds (nothing to judge), as does a window without a
 // `corrected` histogram for latency bounds.
