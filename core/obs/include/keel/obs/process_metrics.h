@@ -6,6 +6,7 @@
 //
 //   RegisterProcessMetrics(DefaultRegistry());
 //
+// The series of one scrape share one /proc snapshot (reused for up to 100 ms).
 // Thread-safety: the callbacks may run on any thread.
 #pragma once
 
