@@ -39,10 +39,11 @@ StatusOr<Duration> ParseDuration(std::string_view text) {
   else if (unit == "s") ns_per_unit = 1e9;
   else if (unit == "m") ns_per_unit = 60e9;
   else if (unit == "h") ns_per_unit = 3600e9;
+  else if (unit == "d") ns_per_unit = 86400e9;
   else if (unit.empty() && n == 0) ns_per_unit = 1;
   else {
     return InvalidArgument("invalid duration " + Quote(text) +
-                           " (unit must be one of ns, us, ms, s, m, h)");
+                           " (unit must be one of ns, us, ms, s, m, h, d)");
   }
   double total = n * ns_per_unit;
   if (!std::isfinite(total) || total > 1e18) {

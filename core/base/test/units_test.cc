@@ -40,6 +40,7 @@ TEST(ParseDurationTest, AcceptsEveryUnit) {
       {"10s", seconds(10)},
       {"1m", minutes(1)},
       {"2h", hours(2)},
+      {"30d", hours(30 * 24)},
       {"1.5s", milliseconds(1500)},
       {"0.5ms", microseconds(500)},
       {".25s", milliseconds(250)},
@@ -57,7 +58,7 @@ TEST(ParseDurationTest, RejectsMalformedText) {
       "ms",     // no number
       "10",     // non-zero without a unit
       "-1s",    // negative
-      "1d",     // unknown unit
+      "1w",     // unknown unit
       "1S",     // units are case-sensitive
       "10 s",   // space before the unit
       "1.2.3s", // two decimal points

@@ -1,6 +1,6 @@
 // Parsers for the human-readable units used in flags and config files.
 //
-//   ParseDuration("250ms") -> 250 ms      units: ns us ms s m h (and bare 0)
+//   ParseDuration("250ms") -> 250 ms      units: ns us ms s m h d (and bare 0)
 //   ParseByteSize("16KiB") -> 16384       units: B KB MB GB (10^3) KiB MiB GiB (2^10)
 //   ParseHostPort("127.0.0.1:0") -> {host "127.0.0.1", port 0}; "[::1]:80" too
 //
