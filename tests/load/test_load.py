@@ -71,6 +71,30 @@ class AccuracyTest(LoadTestCase):
         self.assertGreater(corrected["p75"], uncorrected["p75"])
         self.assertIn("Requested rate", p.stdout)
 
+    def test_count_within_counts_good_answers_per_second(self):
+        # A 200 ms stall each second: requests due in its first ~150 ms wait
+        # over 50 ms (corrected), so about 15 % miss a 50 ms threshold.
+        ts = self.path("ts.csv")
+        server = StallServer(200, 1000)
+        try:
+            p = keel_load([f"http://127.0.0.1:{server.port}/hello", "--rate", "500",
+                           "--duration", "4s", "--connections", "4", "--timeseries", ts,
+                           "--count-within", "50ms,10s"])
+        finally:
+            server.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(ts) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), 4)
+        for row in rows:
+            self.assertEqual(int(row["le_10s"]), int(row["ok"]), row)
+            self.assertEqual(int(row["ok"]), int(row["completed"]), row)
+            self.assertLessEqual(int(row["le_50ms"]), int(row["le_10s"]), row)
+        ok = sum(int(row["ok"]) for row in rows)
+        fast = sum(int(row["le_50ms"]) for row in rows)
+        self.assertGreater(ok, 1500)
+        self.assertTrue(0.6 < fast / ok < 0.97, f"{fast}/{ok}")
+
 
 class OpenLoopTest(LoadTestCase):
     def test_achieves_requested_rate(self):

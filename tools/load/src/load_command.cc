@@ -100,6 +100,19 @@ StatusOr<LoadConfig> BuildConfig(const LoadFlags& f) {
     cfg.requests.push_back(std::move(spec));
   }
 
+  for (std::string_view rest = f.count_within; !rest.empty();) {
+    const auto comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    auto d = ParseDuration(item);
+    if (!d.ok()) return InvalidArgument("--count-within: " + d.status().message());
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(*d).count();
+    if (us <= 0) return InvalidArgument("--count-within: thresholds must be at least 1us");
+    cfg.count_within_us.push_back(us);
+  }
+  if (cfg.count_within_us.size() > kMaxCountWithin) {
+    return InvalidArgument("--count-within: at most " + std::to_string(kMaxCountWithin) + " thresholds");
+  }
   if (!f.slo.empty()) {
     auto bounds = ParseSlo(f.slo);
     if (!bounds.ok()) return InvalidArgument("--slo: " + bounds.status().message());

@@ -103,6 +103,7 @@ struct Counters {
   std::uint64_t sent = 0, completed = 0;
   std::uint64_t errors = 0;         // every failed request
   std::uint64_t status_errors = 0;  // of which answered 4xx/5xx (also in completed)
+  std::array<std::uint64_t, kMaxCountWithin> within{};  // per LoadConfig::count_within_us
 };
 
 // Collects per-second data from all workers and emits seconds in order once
@@ -129,6 +130,7 @@ class Aggregator {
     slot.counters.completed += c.completed;
     slot.counters.errors += c.errors;
     slot.counters.status_errors += c.status_errors;
+    for (std::size_t i = 0; i < kMaxCountWithin; ++i) slot.counters.within[i] += c.within[i];
     (void)slot.corrected.Add(h);
     auto& p = progress_[static_cast<std::size_t>(worker)];
     p = std::max(p, second + 1);
@@ -177,6 +179,9 @@ class Aggregator {
     row.sent = slot->counters.sent;
     row.completed = slot->counters.completed;
     row.errors = slot->counters.errors;
+    row.ok = slot->counters.completed - slot->counters.status_errors;
+    row.within.assign(slot->counters.within.begin(),
+                      slot->counters.within.begin() + static_cast<std::ptrdiff_t>(cfg_.count_within_us.size()));
     if (slot->corrected.total_count() > 0) {
       row.p50_us = static_cast<double>(slot->corrected.ValueAtPercentile(50));
       row.p99_us = static_cast<double>(slot->corrected.ValueAtPercentile(99));
@@ -543,6 +548,10 @@ class Worker {
         ++errors[static_cast<int>(status >= 500 ? ErrorKind::kStatus5xx : ErrorKind::kStatus4xx)];
         cnt.errors++;
         cnt.status_errors++;
+      } else {
+        for (std::size_t i = 0; i < cfg_.count_within_us.size(); ++i) {
+          if (corrected_us <= cfg_.count_within_us[i]) cnt.within[i]++;
+        }
       }
     }
     c.parser.reset();
@@ -690,6 +699,9 @@ StatusOr<RunResult> RunLoad(const LoadConfig& cfg) {
     return InvalidArgument("--connections (" + std::to_string(cfg.connections) +
                            ") must be at least --threads (" + std::to_string(cfg.threads) + ")");
   }
+  if (cfg.count_within_us.size() > kMaxCountWithin) {
+    return InvalidArgument("at most " + std::to_string(kMaxCountWithin) + " latency thresholds to count within");
+  }
   asio::io_context resolve_io;
   asio::ip::tcp::resolver resolver(resolve_io);
   error_code ec;
@@ -720,6 +732,11 @@ StatusOr<RunResult> RunLoad(const LoadConfig& cfg) {
   result.threads = cfg.threads;
   result.connections = cfg.connections;
   result.duration_s = measured_s;
+  result.count_within_us = cfg.count_within_us;
+  result.measure_start_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          (std::chrono::system_clock::now() + (tl.measure_start - Clock::now())).time_since_epoch())
+          .count();
   Aggregator agg(cfg, cfg.threads, measured_s, &result);
 
   std::vector<std::unique_ptr<Worker>> workers;

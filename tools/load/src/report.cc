@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "keel/base/units.h"
+
 namespace keel::load {
 namespace {
 
@@ -167,13 +169,22 @@ std::string ToJson(const RunResult& r) {
                      {"uncorrected", LatencyJson(r.uncorrected)}};
   Json seconds = Json::array();
   for (const SecondRow& s : r.seconds) {
-    seconds.push_back({{"t", s.t},
-                       {"sent", s.sent},
-                       {"completed", s.completed},
-                       {"errors", s.errors},
-                       {"p50_ms", s.p50_us / kMicrosPerMilli},
-                       {"p99_ms", s.p99_us / kMicrosPerMilli},
-                       {"p999_ms", s.p999_us / kMicrosPerMilli}});
+    Json row = {{"t", s.t},
+                {"sent", s.sent},
+                {"completed", s.completed},
+                {"errors", s.errors},
+                {"p50_ms", s.p50_us / kMicrosPerMilli},
+                {"p99_ms", s.p99_us / kMicrosPerMilli},
+                {"p999_ms", s.p999_us / kMicrosPerMilli},
+                {"ok", s.ok}};
+    if (!r.count_within_us.empty()) {
+      Json within = Json::object();
+      for (std::size_t i = 0; i < r.count_within_us.size() && i < s.within.size(); ++i) {
+        within[WithinColumn(r.count_within_us[i])] = s.within[i];
+      }
+      row["within"] = within;
+    }
+    seconds.push_back(std::move(row));
   }
   j["seconds"] = seconds;
   Json slos = Json::array();
@@ -189,16 +200,27 @@ std::string ToJson(const RunResult& r) {
                     {"window_measured", if_breached(slo.window_measured)}});
   }
   j["slo"] = slos;
+  j["measure_start_unix_ms"] = r.measure_start_unix_ms;
   return j.dump(2);
 }
 
 void WriteTimeseries(const RunResult& r, std::ostream& out) {
-  out << "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected\n";
+  out << "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected,ok";
+  for (std::int64_t us : r.count_within_us) out << "," << WithinColumn(us);
+  out << "\n";
   for (const SecondRow& s : r.seconds) {
-    out << Format("%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f,true\n", s.t, s.sent,
-                  s.completed, s.errors, s.p50_us / kMicrosPerMilli, s.p99_us / kMicrosPerMilli,
-                  s.p999_us / kMicrosPerMilli);
+    out << Format("%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f,true,%" PRIu64, s.t,
+                  s.sent, s.completed, s.errors, s.p50_us / kMicrosPerMilli,
+                  s.p99_us / kMicrosPerMilli, s.p999_us / kMicrosPerMilli, s.ok);
+    for (std::size_t i = 0; i < r.count_within_us.size(); ++i) {
+      out << "," << (i < s.within.size() ? s.within[i] : 0);
+    }
+    out << "\n";
   }
+}
+
+std::string WithinColumn(std::int64_t threshold_us) {
+  return "le_" + FormatDuration(std::chrono::microseconds(threshold_us));
 }
 
 }  // namespace keel::load

@@ -41,8 +41,8 @@ RunResult HandBuiltResult() {
   r.corrected.Record(4000, 9);
   r.corrected.Record(5000, 1);
   r.uncorrected.Record(1000, 100);
-  r.seconds.push_back({1, 1000, 998, 1, 1000, 4000, 5000});
-  r.seconds.push_back({2, 999, 1000, 0, 1100, 2000, 2500});
+  r.seconds.push_back({1, 1000, 998, 1, 1000, 4000, 5000, 997, {}});
+  r.seconds.push_back({2, 999, 1000, 0, 1100, 2000, 2500, 1000, {}});
   r.slos.push_back({"p99<5ms", true, 4.001, false, 0, 0, 0, "ms"});
   r.slos.push_back({"p99.9<2ms", false, 5.003, true, 10, 20, 7.5, "ms"});
   return r;
@@ -82,7 +82,7 @@ TEST(ReportJsonTest, HasDocumentedFieldsInOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{"schema_version", "url", "mode", "threads",
                                             "connections", "duration_s", "requested_rate",
                                             "achieved_rate", "sent", "completed", "errors",
-                                            "backlog", "latency_ms", "seconds", "slo"}));
+                                            "backlog", "latency_ms", "seconds", "slo", "measure_start_unix_ms"}));
 }
 
 TEST(ReportJsonTest, ReportsRunValues) {
@@ -127,7 +127,7 @@ TEST(ReportJsonTest, ReportsSecondsAndSlos) {
   const nlohmann::json j = nlohmann::json::parse(ToJson(HandBuiltResult()));
   ASSERT_EQ(j["seconds"].size(), 2u);
   EXPECT_EQ(j["seconds"][1], nlohmann::json::parse(R"({"t": 2.0, "sent": 999, "completed": 1000,
-      "errors": 0, "p50_ms": 1.1, "p99_ms": 2.0, "p999_ms": 2.5})"));
+      "errors": 0, "p50_ms": 1.1, "p99_ms": 2.0, "p999_ms": 2.5, "ok": 1000})"));
   ASSERT_EQ(j["slo"].size(), 2u);
   EXPECT_EQ(j["slo"][0], nlohmann::json::parse(R"({"bound": "p99<5ms", "passed": true,
       "measured": 4.001, "window_breached": false, "window_start_s": null,
@@ -214,15 +214,31 @@ TEST(ReportTimeseriesTest, WritesHeaderAndOneRowPerSecond) {
   std::ostringstream out;
   WriteTimeseries(HandBuiltResult(), out);
   EXPECT_EQ(out.str(),
-            "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected\n"
-            "1.000,1000,998,1,1.000,4.000,5.000,true\n"
-            "2.000,999,1000,0,1.100,2.000,2.500,true\n");
+            "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected,ok\n"
+            "1.000,1000,998,1,1.000,4.000,5.000,true,997\n"
+            "2.000,999,1000,0,1.100,2.000,2.500,true,1000\n");
+}
+
+TEST(ReportTimeseriesTest, AddsAColumnPerCountWithinThreshold) {
+  RunResult r = HandBuiltResult();
+  r.count_within_us = {50'000, 1'500};
+  r.seconds[0].within = {990, 12};
+  r.seconds[1].within = {1000, 0};
+  std::ostringstream out;
+  WriteTimeseries(r, out);
+  EXPECT_EQ(out.str(),
+            "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected,ok,le_50ms,le_1500us\n"
+            "1.000,1000,998,1,1.000,4.000,5.000,true,997,990,12\n"
+            "2.000,999,1000,0,1.100,2.000,2.500,true,1000,1000,0\n");
+  const auto j = nlohmann::json::parse(ToJson(r));
+  EXPECT_EQ(j["seconds"][0]["ok"], 997);
+  EXPECT_EQ(j["seconds"][0]["within"], nlohmann::json::parse(R"({"le_50ms": 990, "le_1500us": 12})"));
 }
 
 TEST(ReportTimeseriesTest, WritesOnlyHeaderForRunWithoutSeconds) {
   std::ostringstream out;
   WriteTimeseries(RunResult(), out);
-  EXPECT_EQ(out.str(), "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected\n");
+  EXPECT_EQ(out.str(), "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected,ok\n");
 }
 
 }  // namespace

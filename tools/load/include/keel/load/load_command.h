@@ -26,6 +26,7 @@ struct LoadFlags {
   std::string timeout = "2s";
   std::string json_file, hlog_file, timeseries_file;
   std::string slo;
+  std::string count_within;  // "50ms,200ms": per-second good answers within each
 };
 
 int RunLoadCommand(const LoadFlags& flags);

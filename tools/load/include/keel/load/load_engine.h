@@ -52,6 +52,9 @@ struct LoadConfig {
   int threads = 1;
   std::vector<Bound> slos;
   Duration slo_window = std::chrono::seconds(10);
+  // Latency thresholds (µs, at most kMaxCountWithin) to count good answers
+  // within, per second: SecondRow::within.
+  std::vector<std::int64_t> count_within_us;
   // Called once per measured second, in order, on an engine thread.
   std::function<void(const SecondRow& row, const obs::LatencyHistogram& corrected_interval,
                      double offset_s)>

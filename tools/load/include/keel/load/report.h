@@ -5,7 +5,8 @@
 //                                1/(1-Percentile)" table (ms)
 //   ToJson(result)               the --json document (schema at ToJson below)
 //   WriteTimeseries(result, os)  --timeseries CSV:
-//                                t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected
+//                                t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected,ok
+//                                then le_<duration> per --count-within threshold
 //
 // Pure functions of their arguments: safe to call from any thread.
 #pragma once
@@ -38,13 +39,18 @@ std::string PercentileSpectrum(const obs::LatencyHistogram& histogram);
 //   backlog         {requests, max, not_sent}
 //   latency_ms      {corrected: {p50, p75, p90, p99, p99_9, p99_99, max, mean, stdev},
 //                    uncorrected: {same}}
-//   seconds         [{t, sent, completed, errors, p50_ms, p99_ms, p999_ms}]  (corrected)
+//   seconds         [{t, sent, completed, errors, p50_ms, p99_ms, p999_ms, ok,
+//                     within: {"le_50ms": n, ...} (only with --count-within)}]  (corrected)
 //   slo             [{bound, passed, measured (in the bound's unit), window_breached,
 //                     window_start_s, window_end_s, window_measured (null unless breached)}]
+//   measure_start_unix_ms  wall clock (ms since the epoch) when the measured part began
 std::string ToJson(const RunResult& result);
 
 // One row per RunResult::seconds entry, values with 3 decimals; the
 // percentiles are of corrected latency, so the last column is always "true".
 void WriteTimeseries(const RunResult& result, std::ostream& out);
+
+// The time-series column of a --count-within threshold: "le_50ms".
+std::string WithinColumn(std::int64_t threshold_us);
 
 }  // namespace keel::load

@@ -21,6 +21,10 @@ struct SecondRow {
   std::uint64_t completed = 0;
   std::uint64_t errors = 0;
   double p50_us = 0, p99_us = 0, p999_us = 0;  // corrected latency
+  std::uint64_t ok = 0;         // answered below 400 (completed minus 4xx/5xx)
+  // Per LoadConfig::count_within_us threshold: answered below 400 with a
+  // corrected latency at or below it (the good events of a latency SLO).
+  std::vector<std::uint64_t> within;
 };
 
 struct SloResult {
@@ -33,11 +37,15 @@ struct SloResult {
   std::string unit;        // of the measured values, as the bound was written: "ms", "%", ""
 };
 
+// LoadConfig::count_within_us holds at most this many thresholds.
+inline constexpr std::size_t kMaxCountWithin = 8;
+
 struct RunResult {
   std::string url;
   bool open_loop = false;
   int threads = 0, connections = 0;
   double duration_s = 0;          // measured part (after warm-up)
+  std::int64_t measure_start_unix_ms = 0;  // wall clock when the measured part began
   double requested_rate = 0;      // average over the measured part; 0 in closed loop
   double achieved_rate = 0;       // completed per second
   std::uint64_t sent = 0;         // requests written (closed loop: some unanswered at the deadline)
@@ -50,6 +58,7 @@ struct RunResult {
   obs::LatencyHistogram uncorrected = obs::LatencyHistogram::ForLatencyMicros();
   std::vector<SecondRow> seconds;
   std::vector<SloResult> slos;
+  std::vector<std::int64_t> count_within_us;  // the thresholds behind SecondRow::within
 
   std::uint64_t total_errors() const;
 };
