@@ -1,0 +1,192 @@
+"""Black-box tests of `keel lab`: a real scenario against `keel serve hello`,
+faults that kill and restart it, SLO verdicts and exit codes, and cleanup of
+every process the lab started — on success, on failure and on Ctrl-C.
+
+Every run is short (seconds) and bounded by a subprocess timeout.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from keel_server import KEEL_BIN, clean_env, run_keel
+
+
+def scenario(name, marker, stages="6s@200", faults="", slos=None, extra_process=""):
+    slos = slos or "  - {name: availability, objective: 95%}\n"
+    return f"""
+name: {name}
+processes:
+  - name: hello
+    command: ["{{{{keel}}}}", serve, hello, --http, "127.0.0.1:{{{{port:hello}}}}", --threads, "1",
+              --set, "log.level=warn", --set, "http.shutdown_timeout=2s"]
+    env: {{KEEL_LAB_MARKER: "{marker}"}}
+    health: {{http: "http://127.0.0.1:{{{{port:hello}}}}/readyz", timeout: 10s}}
+    metrics: "http://127.0.0.1:{{{{port:hello}}}}/metrics"
+{extra_process}
+loads:
+  - {{name: main, target: "http://127.0.0.1:{{{{port:hello}}}}/hello", stages: "{stages}", connections: 4}}
+faults:
+{faults or "  []"}
+slos:
+{slos}
+alerting:
+  min_events: 20
+  windows:
+    - {{long: 1h, short: 5m, burn_rate: 14.4, label: page}}
+"""
+
+
+class LabTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="keel-lab-")
+        self.marker = f"keel-lab-test-{os.getpid()}-{time.monotonic_ns()}"
+
+    def tearDown(self):
+        for pid in self.children():
+            os.kill(pid, signal.SIGKILL)
+        self.tmp.cleanup()
+
+    def write(self, text):
+        path = os.path.join(self.tmp.name, "scenario.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def out(self):
+        return os.path.join(self.tmp.name, "out")
+
+    def children(self):
+        # The marker is in the environment, not the command line: look there.
+        found = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    env = f.read()
+                with open(f"/proc/{pid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if self.marker.encode() in env and state != "Z":
+                found.append(int(pid))
+        return found
+
+    def lab(self, text, timeout=90, extra=()):
+        return run_keel(["lab", self.write(text), "--out", self.out(), *extra], timeout=timeout)
+
+    def read(self, name):
+        with open(os.path.join(self.out(), name)) as f:
+            return json.load(f) if name.endswith(".json") else f.read()
+
+    def test_passing_run_exits_0_and_writes_its_data(self):
+        p = self.lab(scenario("pass", self.marker))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("Scenario pass: PASS", p.stdout)
+        run = self.read("run.json")
+        self.assertEqual(run["schema"], "keel.lab/v1")
+        self.assertTrue(run["completed"])
+        self.assertTrue(run["passed"])
+        self.assertEqual(run["loads"][0]["name"], "main")
+        self.assertLess(abs(run["loads"][0]["offset_s"]), 2.0)
+        slos = self.read("slos.json")
+        self.assertEqual(slos[0]["name"], "availability")
+        self.assertTrue(slos[0]["passed"])
+        # 6 s at 200/s, all answered.
+        self.assertAlmostEqual(slos[0]["total"], 1200, delta=60)
+        self.assertEqual(slos[0]["good"], slos[0]["total"])
+        with open(os.path.join(self.out(), "load", "main.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), 6)
+        scrapes = self.read("metrics/hello.prom").count("# keel-lab scrape t=")
+        self.assertGreaterEqual(scrapes, 3)
+        self.assertIn("keel_http_requests_total", self.read("metrics/hello.prom"))
+        self.assertEqual(self.children(), [])
+
+    def test_kill_and_restart_is_recorded_and_breaks_a_tight_slo(self):
+        faults = "  - {name: crash, at: 2s, kill: hello, restart_after: 1s}\n"
+        slos = ("  - {name: availability, objective: 99.99%}\n"
+                "  - {name: fast, objective: 99.9%, latency: 20ms}\n")
+        p = self.lab(scenario("crash", self.marker, faults=faults, slos=slos))
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("Scenario crash: FAIL", p.stdout)
+        faults = self.read("faults.json")
+        self.assertEqual(len(faults), 1)
+        self.assertEqual(faults[0]["kind"], "restart")
+        self.assertAlmostEqual(faults[0]["start_s"], 2.0, delta=0.5)
+        # Down for the 1 s restart_after plus the time to become healthy.
+        self.assertGreater(faults[0]["end_s"] - faults[0]["start_s"], 1.0)
+        self.assertLess(faults[0]["end_s"] - faults[0]["start_s"], 8.0)
+        slos = {s["name"]: s for s in self.read("slos.json")}
+        self.assertFalse(slos["availability"]["passed"])
+        self.assertLess(slos["availability"]["good"], slos["availability"]["total"])
+        # Requests queued behind the outage wait over 20 ms (corrected latency).
+        self.assertFalse(slos["fast"]["passed"])
+        self.assertTrue(slos["fast"]["windows"][0]["fired"])
+        self.assertEqual(self.children(), [])
+
+    def test_unhealthy_process_fails_the_run_and_stops_the_others(self):
+        extra = ("  - name: broken\n"
+                 "    command: [sh, -c, 'echo starting; sleep 30']\n"
+                 f"    env: {{KEEL_LAB_MARKER: \"{self.marker}\"}}\n"
+                 "    health: {tcp: \"127.0.0.1:{{port:nothing}}\", timeout: 1s}\n")
+        p = self.lab(scenario("unhealthy", self.marker, extra_process=extra))
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("process broken not healthy after 1s", p.stdout)
+        run = self.read("run.json")
+        self.assertFalse(run["completed"])
+        self.assertIn("broken", run["failure"])
+        self.assertIn("starting", self.read("logs/broken.log"))
+        self.assertEqual(self.children(), [])
+
+    def test_ctrl_c_stops_everything_and_exits_1(self):
+        proc = subprocess.Popen([KEEL_BIN, "lab", self.write(scenario("interrupt", self.marker, stages="60s@100")),
+                                 "--out", self.out()], env=clean_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not os.path.exists(os.path.join(self.out(), "load", "main.hlog")):
+                time.sleep(0.1)
+            self.assertTrue(self.children(), "the hello process should be running")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        self.assertEqual(proc.returncode, 1, out + err)
+        self.assertIn("INTERRUPTED", out)
+        self.assertTrue(self.read("run.json")["interrupted"])
+        self.assertEqual(self.children(), [])
+
+    def test_bad_scenarios_exit_2_with_one_line(self):
+        cases = {
+            "name: x\nloads: [{name: l, target: t, duration: soon}]\n": "loads[0].duration: invalid duration 'soon'",
+            "name: x\nlods: []\n": "scenario.lods: unknown key",
+        }
+        for text, want in cases.items():
+            p = self.lab(text)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(want, p.stderr)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        p = run_keel(["lab", "/nonexistent.yaml"])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("cannot read scenario '/nonexistent.yaml'", p.stderr)
+
+    def test_refuses_to_reuse_a_foreign_directory(self):
+        os.makedirs(self.out())
+        with open(os.path.join(self.out(), "precious.txt"), "w") as f:
+            f.write("keep me")
+        p = self.lab(scenario("foreign", self.marker))
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("holds no previous lab run", p.stderr)
+        self.assertTrue(os.path.exists(os.path.join(self.out(), "precious.txt")))
+
+
+if __name__ == "__main__":
+    unittest.main()
