@@ -1,0 +1,111 @@
+// The rate limiter's rules, read from YAML in envoyproxy/ratelimit's format
+// and extended with algorithms, bursts and several limits per descriptor:
+//
+//   domain: api
+//   descriptors:
+//     - key: remote_address              # any value: one bucket per address
+//       rate_limit: {unit: second, requests_per_unit: 10, algorithm: token_bucket, burst: 20}
+//     - key: path
+//       value: /login                    # only this value
+//       rate_limits:                     # all must pass
+//         - {unit: second, requests_per_unit: 5}
+//         - {unit: day, requests_per_unit: 10000, name: login_daily}
+//       shadow_mode: true                # decide and count, never deny
+//     - key: tenant
+//       value: "gold*"                   # prefix wildcard
+//       descriptors:                     # nested: matches [tenant, user] descriptors
+//         - {key: user, rate_limit: {unit: minute, requests_per_unit: 100}}
+//
+// Several domains go in one file as YAML documents separated by `---`; a
+// top-level `fail_mode: open|closed|local` (for external stores) may sit in
+// any document. Matching follows envoyproxy/ratelimit exactly: per entry,
+// "key_value" first, then a wildcard value prefix, then the bare key (any
+// value); a limit applies only when the descriptor's last entry lands on a
+// rule that has one. `detailed_metric` adds the entry's value to the metric
+// key; `replaces` drops the named limits of other descriptors in the same
+// request; `unlimited` always allows.
+//
+//   auto cfg = RuleConfig::Parse(yaml_text, "ratelimit.yaml");
+//   if (!cfg.ok()) LogAndKeepOld(cfg.status());          // errors name the path
+//   const Rule* rule = (*cfg)->Match("api", entries);     // nullptr: no limit
+//
+// Thread-safety: a parsed RuleConfig is immutable; share it as
+// shared_ptr<const RuleConfig> and swap the pointer on reload.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keel/base/status.h"
+#include "keel/base/units.h"
+
+namespace keel::ratelimit {
+
+// Envoy's RateLimitResponse.RateLimit.Unit numbering.
+enum class Unit { kUnknown = 0, kSecond = 1, kMinute = 2, kHour = 3, kDay = 4, kMonth = 5, kYear = 6, kWeek = 7 };
+// The unit's length: a month is 30 days and a year 365 (fixed windows, as
+// envoyproxy/ratelimit).
+Duration UnitDuration(Unit unit);
+const char* UnitName(Unit unit);  // "second", ...
+
+enum class Algorithm { kFixedWindow, kTokenBucket, kGcra, kSlidingWindow, kConcurrency };
+const char* AlgorithmName(Algorithm algorithm);  // "fixed_window", ...
+
+struct LimitRule {
+  Unit unit = Unit::kUnknown;
+  std::uint32_t requests_per_unit = 0;
+  Algorithm algorithm = Algorithm::kFixedWindow;
+  std::uint32_t burst = 0;  // 0: the algorithm's default (requests_per_unit)
+  std::string name;         // optional; what `replaces` refers to
+};
+
+struct Rule {
+  std::string full_key;  // "api.path_/login", the metric key
+  std::vector<LimitRule> limits;  // empty with unlimited
+  bool unlimited = false;
+  bool shadow_mode = false;
+  bool detailed_metric = false;
+  std::vector<std::string> replaces;  // names of limits this rule replaces
+};
+
+enum class FailMode { kOpen, kClosed, kLocal };
+
+struct DescriptorEntry {
+  std::string_view key;
+  std::string_view value;
+};
+
+class RuleConfig {
+ public:
+  // Errors: InvalidArgument "<source>: <path>: <reason>", e.g.
+  // "ratelimit.yaml: descriptors[2].rate_limit.unit: invalid unit 'secs'".
+  static StatusOr<std::shared_ptr<const RuleConfig>> Parse(const std::string& yaml, const std::string& source);
+  static StatusOr<std::shared_ptr<const RuleConfig>> Load(const std::string& path);
+
+  // The rule for a descriptor of `domain`, or nullptr when none applies.
+  const Rule* Match(std::string_view domain, const std::vector<DescriptorEntry>& entries) const;
+
+  FailMode fail_mode() const { return fail_mode_; }
+  std::size_t rule_count() const { return rule_count_; }
+  const std::string& text() const { return text_; }  // as loaded, for GET /v1/config
+  std::vector<std::string> domains() const;
+
+  struct Node {
+    std::map<std::string, Node, std::less<>> children;  // "key_value" or "key"
+    std::vector<std::string> wildcards;                  // children keys ending in '*'
+    std::unique_ptr<Rule> rule;
+  };
+
+ private:
+  RuleConfig() = default;
+  std::map<std::string, Node, std::less<>> domains_;
+  FailMode fail_mode_ = FailMode::kOpen;
+  std::size_t rule_count_ = 0;
+  std::string text_;
+};
+
+}  // namespace keel::ratelimit

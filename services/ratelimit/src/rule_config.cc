@@ -1,0 +1,346 @@
+#include "keel/ratelimit/rule_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace keel::ratelimit {
+namespace {
+
+struct UnitInfo {
+  const char* name;
+  Unit unit;
+  std::int64_t seconds;
+};
+constexpr UnitInfo kUnits[] = {
+    {"second", Unit::kSecond, 1},          {"minute", Unit::kMinute, 60},
+    {"hour", Unit::kHour, 3600},           {"day", Unit::kDay, 86400},
+    {"week", Unit::kWeek, 7 * 86400},      {"month", Unit::kMonth, 30 * 86400},
+    {"year", Unit::kYear, 365 * 86400},
+};
+
+struct AlgorithmInfo {
+  const char* name;
+  Algorithm algorithm;
+};
+constexpr AlgorithmInfo kAlgorithms[] = {
+    {"fixed_window", Algorithm::kFixedWindow}, {"token_bucket", Algorithm::kTokenBucket},
+    {"gcra", Algorithm::kGcra},                {"sliding_window", Algorithm::kSlidingWindow},
+    {"concurrency", Algorithm::kConcurrency},
+};
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string source) : source_(std::move(source)) {}
+
+  Status Fail(const std::string& path, const std::string& why) const {
+    return InvalidArgument(source_ + ": " + path + ": " + why);
+  }
+
+  Status Keys(const YAML::Node& node, const std::string& path, const std::set<std::string>& known) const {
+    if (!node.IsMap()) return Fail(path, "expected a map");
+    for (const auto& kv : node) {
+      const std::string key = kv.first.Scalar();
+      if (!known.count(key)) return Fail(path.empty() ? key : path + "." + key, "unknown key");
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::string> Str(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar()) return Fail(path, "expected a string");
+    return node.Scalar();
+  }
+
+  StatusOr<bool> Bool(const YAML::Node& node, const std::string& path) const {
+    bool v = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) return Fail(path, "expected true or false");
+    return v;
+  }
+
+  StatusOr<std::uint32_t> Count(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar()) return Fail(path, "expected a whole number");
+    auto v = ParseInt(node.Scalar());
+    if (!v.ok() || *v < 0 || *v > UINT32_MAX) return Fail(path, "expected a whole number from 0 to 4294967295, got '" + node.Scalar() + "'");
+    return static_cast<std::uint32_t>(*v);
+  }
+
+  Status NameAndReplaces(const YAML::Node& node, const std::string& path, LimitRule* limit,
+                         std::vector<std::string>* replaces) const {
+    if (node["name"]) {
+      auto n = Str(node["name"], path + ".name");
+      if (!n.ok()) return n.status();
+      limit->name = *n;
+    }
+    if (const YAML::Node r = node["replaces"]) {
+      if (!r.IsSequence()) return Fail(path + ".replaces", "expected a list of {name: ...}");
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        const std::string rp = path + ".replaces[" + std::to_string(i) + "]";
+        if (Status s = Keys(r[i], rp, {"name"}); !s.ok()) return s;
+        auto n = r[i]["name"] ? Str(r[i]["name"], rp + ".name") : StatusOr<std::string>(std::string());
+        if (!n.ok()) return n.status();
+        if (n->empty()) return Fail(rp + ".name", "should not be empty");
+        if (*n == limit->name) return Fail(rp + ".name", "a limit cannot replace itself");
+        replaces->push_back(*n);
+      }
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<LimitRule> Limit(const YAML::Node& node, const std::string& path, bool* unlimited,
+                            std::vector<std::string>* replaces) const {
+    if (Status s = Keys(node, path, {"unit", "requests_per_unit", "unlimited", "name", "replaces", "algorithm", "burst"});
+        !s.ok()) {
+      return s;
+    }
+    LimitRule limit;
+    if (node["unlimited"]) {
+      auto u = Bool(node["unlimited"], path + ".unlimited");
+      if (!u.ok()) return u.status();
+      *unlimited = *unlimited || *u;
+      if (*u && node["unit"]) return Fail(path + ".unit", "should not be given with unlimited");
+    }
+    if (Status s = NameAndReplaces(node, path, &limit, replaces); !s.ok()) return s;
+    if (*unlimited) return limit;
+    if (!node["unit"]) return Fail(path + ".unit", "required (second, minute, hour, day, week, month, year)");
+    auto unit = Str(node["unit"], path + ".unit");
+    if (!unit.ok()) return unit.status();
+    const std::string u = Lower(*unit);
+    for (const UnitInfo& info : kUnits) {
+      if (u == info.name) limit.unit = info.unit;
+    }
+    if (limit.unit == Unit::kUnknown) {
+      return Fail(path + ".unit", "invalid unit '" + *unit + "' (second, minute, hour, day, week, month, year)");
+    }
+    if (!node["requests_per_unit"]) return Fail(path + ".requests_per_unit", "required");
+    auto rpu = Count(node["requests_per_unit"], path + ".requests_per_unit");
+    if (!rpu.ok()) return rpu.status();
+    limit.requests_per_unit = *rpu;
+    if (node["algorithm"]) {
+      auto a = Str(node["algorithm"], path + ".algorithm");
+      if (!a.ok()) return a.status();
+      bool found = false;
+      for (const AlgorithmInfo& info : kAlgorithms) {
+        if (*a == info.name) {
+          limit.algorithm = info.algorithm;
+          found = true;
+        }
+      }
+      if (!found) {
+        return Fail(path + ".algorithm", "unknown algorithm '" + *a +
+                                             "' (token_bucket, gcra, sliding_window, fixed_window, concurrency)");
+      }
+    }
+    if (node["burst"]) {
+      auto b = Count(node["burst"], path + ".burst");
+      if (!b.ok()) return b.status();
+      if (limit.algorithm != Algorithm::kTokenBucket && limit.algorithm != Algorithm::kGcra) {
+        return Fail(path + ".burst", "only token_bucket and gcra take a burst");
+      }
+      if (*b < limit.requests_per_unit && limit.algorithm == Algorithm::kTokenBucket) {
+        return Fail(path + ".burst", "a token bucket's burst (its capacity) must be at least requests_per_unit");
+      }
+      limit.burst = *b;
+    }
+    return limit;
+  }
+
+  Status Descriptors(const YAML::Node& list, const std::string& path, const std::string& parent_key,
+                     RuleConfig::Node* parent, std::size_t* rules) const {
+    if (!list.IsSequence()) return Fail(path, "expected a list of descriptors");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node d = list[i];
+      const std::string p = path + "[" + std::to_string(i) + "]";
+      if (Status s = Keys(d, p, {"key", "value", "rate_limit", "rate_limits", "descriptors", "shadow_mode", "detailed_metric"});
+          !s.ok()) {
+        return s;
+      }
+      if (!d["key"]) return Fail(p + ".key", "required");
+      auto key = Str(d["key"], p + ".key");
+      if (!key.ok()) return key.status();
+      if (key->empty()) return Fail(p + ".key", "descriptor has empty key");
+      std::string final_key = *key;
+      if (d["value"]) {
+        auto value = Str(d["value"], p + ".value");
+        if (!value.ok()) return value.status();
+        if (!value->empty()) final_key += "_" + *value;
+      }
+      const std::string full_key = parent_key + final_key;
+      if (parent->children.count(final_key)) return Fail(p, "duplicate descriptor composite key '" + full_key + "'");
+      RuleConfig::Node node;
+      if (d["rate_limit"] && d["rate_limits"]) return Fail(p, "give rate_limit or rate_limits, not both");
+      if (d["rate_limit"] || d["rate_limits"]) {
+        auto rule = std::make_unique<Rule>();
+        rule->full_key = full_key;
+        std::vector<YAML::Node> limits;
+        std::vector<std::string> paths;
+        if (d["rate_limit"]) {
+          limits.push_back(d["rate_limit"]);
+          paths.push_back(p + ".rate_limit");
+        } else {
+          const YAML::Node ls = d["rate_limits"];
+          if (!ls.IsSequence() || ls.size() == 0) return Fail(p + ".rate_limits", "expected a non-empty list");
+          for (std::size_t j = 0; j < ls.size(); ++j) {
+            limits.push_back(ls[j]);
+            paths.push_back(p + ".rate_limits[" + std::to_string(j) + "]");
+          }
+        }
+        for (std::size_t j = 0; j < limits.size(); ++j) {
+          auto limit = Limit(limits[j], paths[j], &rule->unlimited, &rule->replaces);
+          if (!limit.ok()) return limit.status();
+          if (!rule->unlimited) rule->limits.push_back(*limit);
+        }
+        if (rule->unlimited) rule->limits.clear();
+        for (const char* flag : {"shadow_mode", "detailed_metric"}) {
+          if (!d[flag]) continue;
+          auto b = Bool(d[flag], p + "." + flag);
+          if (!b.ok()) return b.status();
+          (std::string(flag) == "shadow_mode" ? rule->shadow_mode : rule->detailed_metric) = *b;
+        }
+        node.rule = std::move(rule);
+        ++*rules;
+      } else if (d["shadow_mode"] || d["detailed_metric"]) {
+        return Fail(p, "shadow_mode and detailed_metric need a rate_limit on the same descriptor");
+      }
+      if (d["descriptors"]) {
+        if (Status s = Descriptors(d["descriptors"], p + ".descriptors", full_key + ".", &node, rules); !s.ok()) return s;
+      }
+      if (final_key.back() == '*') parent->wildcards.push_back(final_key);
+      parent->children.emplace(final_key, std::move(node));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+Duration UnitDuration(Unit unit) {
+  for (const UnitInfo& info : kUnits) {
+    if (info.unit == unit) return std::chrono::seconds(info.seconds);
+  }
+  return Duration(0);
+}
+
+const char* UnitName(Unit unit) {
+  for (const UnitInfo& info : kUnits) {
+    if (info.unit == unit) return info.name;
+  }
+  return "unknown";
+}
+
+const char* AlgorithmName(Algorithm algorithm) {
+  for (const AlgorithmInfo& info : kAlgorithms) {
+    if (info.algorithm == algorithm) return info.name;
+  }
+  return "unknown";
+}
+
+StatusOr<std::shared_ptr<const RuleConfig>> RuleConfig::Parse(const std::string& yaml, const std::string& source) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(yaml);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source + ": YAML: " + e.what());
+  }
+  std::shared_ptr<RuleConfig> cfg(new RuleConfig());
+  cfg->text_ = yaml;
+  Parser parser(source);
+  try {
+    bool fail_mode_set = false;
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+      const YAML::Node& doc = docs[i];
+      if (doc.IsNull()) continue;
+      const std::string where = docs.size() > 1 ? "document " + std::to_string(i + 1) : "";
+      auto at = [&](const std::string& key) { return where.empty() ? key : where + "." + key; };
+      if (Status s = parser.Keys(doc, where.empty() ? "top level" : where, {"domain", "descriptors", "fail_mode"}); !s.ok()) {
+        return s;
+      }
+      if (doc["fail_mode"]) {
+        auto m = parser.Str(doc["fail_mode"], at("fail_mode"));
+        if (!m.ok()) return m.status();
+        const FailMode mode = *m == "open" ? FailMode::kOpen : *m == "closed" ? FailMode::kClosed : FailMode::kLocal;
+        if (*m != "open" && *m != "closed" && *m != "local") {
+          return parser.Fail(at("fail_mode"), "must be open, closed or local");
+        }
+        if (fail_mode_set && mode != cfg->fail_mode_) return parser.Fail(at("fail_mode"), "conflicts with an earlier document");
+        cfg->fail_mode_ = mode;
+        fail_mode_set = true;
+      }
+      if (!doc["domain"]) {
+        if (doc["descriptors"]) return parser.Fail(at("domain"), "config file cannot have empty domain");
+        continue;
+      }
+      auto domain = parser.Str(doc["domain"], at("domain"));
+      if (!domain.ok()) return domain.status();
+      if (domain->empty()) return parser.Fail(at("domain"), "config file cannot have empty domain");
+      if (cfg->domains_.count(*domain)) return parser.Fail(at("domain"), "duplicate domain '" + *domain + "'");
+      Node root;
+      if (doc["descriptors"]) {
+        Status s = parser.Descriptors(doc["descriptors"], at("descriptors"), *domain + ".", &root, &cfg->rule_count_);
+        if (!s.ok()) return s;
+      }
+      cfg->domains_.emplace(*domain, std::move(root));
+    }
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source + ": YAML: " + e.what());
+  }
+  if (cfg->domains_.empty()) return InvalidArgument(source + ": no domain defined");
+  return std::shared_ptr<const RuleConfig>(std::move(cfg));
+}
+
+StatusOr<std::shared_ptr<const RuleConfig>> RuleConfig::Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgument("cannot read rate limit config '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return Parse(text.str(), path);
+}
+
+std::vector<std::string> RuleConfig::domains() const {
+  std::vector<std::string> out;
+  for (const auto& [name, node] : domains_) out.push_back(name);
+  return out;
+}
+
+const Rule* RuleConfig::Match(std::string_view domain, const std::vector<DescriptorEntry>& entries) const {
+  auto d = domains_.find(domain);
+  if (d == domains_.end() || entries.empty()) return nullptr;
+  const Node* level = &d->second;
+  const Rule* found = nullptr;
+  // The key_value lookup string is rebuilt per entry; a small buffer keeps
+  // short keys off the heap.
+  std::string key;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    key.assign(entries[i].key);
+    key += '_';
+    key += entries[i].value;
+    const Node* next = nullptr;
+    if (auto it = level->children.find(key); it != level->children.end()) next = &it->second;
+    if (!next) {
+      for (const std::string& w : level->wildcards) {
+        if (std::string_view(key).substr(0, w.size() - 1) == std::string_view(w).substr(0, w.size() - 1)) {
+          next = &level->children.find(w)->second;
+          break;
+        }
+      }
+    }
+    if (!next) {
+      if (auto it = level->children.find(entries[i].key); it != level->children.end()) next = &it->second;
+    }
+    if (next && next->rule && i + 1 == entries.size()) found = next->rule.get();
+    if (!next || next->children.empty()) break;
+    level = next;
+  }
+  return found;
+}
+
+}  // namespace keel::ratelimit

@@ -1,0 +1,189 @@
+#include "keel/ratelimit/rule_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace keel::ratelimit {
+namespace {
+
+using ::testing::HasSubstr;
+
+// envoyproxy/ratelimit's README example, unchanged, plus Keel's extensions.
+constexpr const char* kConfig = R"(
+domain: mongo_cps
+descriptors:
+  - key: database
+    value: users
+    rate_limit:
+      unit: second
+      requests_per_unit: 500
+  - key: database
+    value: default
+    rate_limit:
+      unit: second
+      requests_per_unit: 500
+  - key: remote_address
+    rate_limit:
+      unit: second
+      requests_per_unit: 10
+      algorithm: token_bucket
+      burst: 20
+  - key: path
+    value: /login
+    rate_limits:
+      - {unit: second, requests_per_unit: 5, algorithm: sliding_window}
+      - {unit: day, requests_per_unit: 10000, name: login_daily}
+    shadow_mode: true
+  - key: tenant
+    value: "gold*"
+    descriptors:
+      - key: user
+        rate_limit: {unit: minute, requests_per_unit: 100, algorithm: gcra}
+        detailed_metric: true
+  - key: internal
+    rate_limit: {unlimited: true, name: internal, replaces: [{name: login_daily}]}
+  - key: client
+    value: mobile
+    descriptors:
+      - key: plan
+        rate_limit: {unit: week, requests_per_unit: 7}
+---
+domain: other
+fail_mode: closed
+descriptors:
+  - {key: k, rate_limit: {unit: HOUR, requests_per_unit: 1, algorithm: concurrency}}
+)";
+
+std::shared_ptr<const RuleConfig> Must(const std::string& yaml) {
+  auto cfg = RuleConfig::Parse(yaml, "test.yaml");
+  EXPECT_TRUE(cfg.ok()) << cfg.status().message();
+  return cfg.ok() ? *cfg : nullptr;
+}
+
+TEST(RuleConfigTest, ParsesEnvoyFormatAndExtensions) {
+  auto cfg = Must(kConfig);
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->domains(), (std::vector<std::string>{"mongo_cps", "other"}));
+  EXPECT_EQ(cfg->fail_mode(), FailMode::kClosed);
+  EXPECT_EQ(cfg->rule_count(), 8u);
+  const Rule* r = cfg->Match("mongo_cps", {{"remote_address", "10.0.0.1"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->full_key, "mongo_cps.remote_address");
+  ASSERT_EQ(r->limits.size(), 1u);
+  EXPECT_EQ(r->limits[0].algorithm, Algorithm::kTokenBucket);
+  EXPECT_EQ(r->limits[0].burst, 20u);
+  EXPECT_EQ(r->limits[0].unit, Unit::kSecond);
+}
+
+TEST(RuleConfigTest, KeyValueBeatsTheBareKey) {
+  auto cfg = Must(kConfig);
+  const Rule* users = cfg->Match("mongo_cps", {{"database", "users"}});
+  ASSERT_TRUE(users);
+  EXPECT_EQ(users->full_key, "mongo_cps.database_users");
+  EXPECT_EQ(cfg->Match("mongo_cps", {{"database", "orders"}}), nullptr);  // no bare-key rule
+}
+
+TEST(RuleConfigTest, SeveralLimitsAndShadowMode) {
+  auto cfg = Must(kConfig);
+  const Rule* r = cfg->Match("mongo_cps", {{"path", "/login"}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->limits.size(), 2u);
+  EXPECT_EQ(r->limits[0].algorithm, Algorithm::kSlidingWindow);
+  EXPECT_EQ(r->limits[1].unit, Unit::kDay);
+  EXPECT_EQ(r->limits[1].name, "login_daily");
+  EXPECT_EQ(r->limits[1].algorithm, Algorithm::kFixedWindow);  // the default
+  EXPECT_TRUE(r->shadow_mode);
+}
+
+TEST(RuleConfigTest, WildcardPrefixAndNesting) {
+  auto cfg = Must(kConfig);
+  const Rule* r = cfg->Match("mongo_cps", {{"tenant", "gold-42"}, {"user", "ann"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->full_key, "mongo_cps.tenant_gold*.user");
+  EXPECT_TRUE(r->detailed_metric);
+  EXPECT_EQ(r->limits[0].algorithm, Algorithm::kGcra);
+  EXPECT_EQ(cfg->Match("mongo_cps", {{"tenant", "silver"}, {"user", "ann"}}), nullptr);
+  // The limit sits one level down: a descriptor stopping above it gets none.
+  EXPECT_EQ(cfg->Match("mongo_cps", {{"tenant", "gold-42"}}), nullptr);
+  EXPECT_EQ(cfg->Match("mongo_cps", {{"client", "mobile"}, {"plan", "free"}})->limits[0].unit, Unit::kWeek);
+}
+
+TEST(RuleConfigTest, DeeperRequestThanConfigGetsNoLimit) {
+  // envoyproxy/ratelimit: the last entry must land on the rule.
+  auto cfg = Must(kConfig);
+  EXPECT_EQ(cfg->Match("mongo_cps", {{"remote_address", "10.0.0.1"}, {"path", "/x"}}), nullptr);
+}
+
+TEST(RuleConfigTest, UnlimitedAndReplaces) {
+  auto cfg = Must(kConfig);
+  const Rule* r = cfg->Match("mongo_cps", {{"internal", "yes"}});
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->unlimited);
+  EXPECT_TRUE(r->limits.empty());
+  EXPECT_EQ(r->replaces, std::vector<std::string>{"login_daily"});
+}
+
+TEST(RuleConfigTest, UnknownDomainOrEmptyDescriptorGetsNoLimit) {
+  auto cfg = Must(kConfig);
+  EXPECT_EQ(cfg->Match("nope", {{"database", "users"}}), nullptr);
+  EXPECT_EQ(cfg->Match("mongo_cps", {}), nullptr);
+}
+
+TEST(RuleConfigTest, UnitsAreCaseInsensitiveAndHaveLengths) {
+  auto cfg = Must(kConfig);
+  const Rule* r = cfg->Match("other", {{"k", "v"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->limits[0].unit, Unit::kHour);
+  EXPECT_EQ(r->limits[0].algorithm, Algorithm::kConcurrency);
+  EXPECT_EQ(UnitDuration(Unit::kWeek), std::chrono::hours(24 * 7));
+  EXPECT_EQ(UnitDuration(Unit::kMonth), std::chrono::hours(24 * 30));
+  EXPECT_STREQ(UnitName(Unit::kYear), "year");
+  EXPECT_STREQ(AlgorithmName(Algorithm::kGcra), "gcra");
+}
+
+TEST(RuleConfigTest, ErrorsNameThePath) {
+  struct Case {
+    const char* yaml;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"descriptors: []\n", "test.yaml: domain: config file cannot have empty domain"},
+      {"domain: d\ndescriptors:\n  - {key: a, rate_limit: {unit: secs, requests_per_unit: 1}}\n",
+       "test.yaml: descriptors[0].rate_limit.unit: invalid unit 'secs'"},
+      {"domain: d\ndescriptors:\n  - {key: a, rate_limit: {unit: second}}\n",
+       "descriptors[0].rate_limit.requests_per_unit: required"},
+      {"domain: d\ndescriptors:\n  - {key: a, rate_limit: {unit: second, requests_per_unit: -1}}\n",
+       "descriptors[0].rate_limit.requests_per_unit: expected a whole number"},
+      {"domain: d\ndescriptors:\n  - {key: a, rate_limit: {unit: second, requests_per_unit: 1, algorithm: leaky}}\n",
+       "descriptors[0].rate_limit.algorithm: unknown algorithm 'leaky'"},
+      {"domain: d\ndescriptors:\n  - {key: a, rate_limit: {unit: second, requests_per_unit: 10, algorithm: token_bucket, burst: 5}}\n",
+       "burst: a token bucket's burst (its capacity) must be at least requests_per_unit"},
+      {"domain: d\ndescriptors:\n  - {key: a, rate_limit: {unit: second, requests_per_unit: 10, burst: 50}}\n",
+       "burst: only token_bucket and gcra take a burst"},
+      {"domain: d\ndescriptors:\n  - {key: a, rate_limit: {unit: second, requests_per_unit: 1, unlimited: true}}\n",
+       "descriptors[0].rate_limit.unit: should not be given with unlimited"},
+      {"domain: d\ndescriptors:\n  - {key: a}\n  - {key: a}\n", "descriptors[1]: duplicate descriptor composite key 'd.a'"},
+      {"domain: d\ndescriptors:\n  - {key: ''}\n", "descriptors[0].key: descriptor has empty key"},
+      {"domain: d\ndescriptors:\n  - {key: a, rate_lmit: {}}\n", "descriptors[0].rate_lmit: unknown key"},
+      {"domain: d\ndescriptors:\n  - {key: a, rate_limit: {name: x, unit: second, requests_per_unit: 1, replaces: [{name: x}]}}\n",
+       "a limit cannot replace itself"},
+      {"domain: d\ndescriptors:\n  - {key: a, shadow_mode: true}\n", "need a rate_limit on the same descriptor"},
+      {"domain: d\n---\ndomain: d\n", "document 2.domain: duplicate domain 'd'"},
+      {"domain: d\nfail_mode: sometimes\n", "fail_mode: must be open, closed or local"},
+      {"domain: [d\n", "test.yaml: YAML:"},
+      {"", "test.yaml: no domain defined"},
+  };
+  for (const Case& c : cases) {
+    auto cfg = RuleConfig::Parse(c.yaml, "test.yaml");
+    ASSERT_FALSE(cfg.ok()) << c.yaml;
+    EXPECT_THAT(cfg.status().message(), HasSubstr(c.want)) << c.yaml;
+  }
+}
+
+TEST(RuleConfigTest, KeepsTheTextForTheAdminApi) {
+  auto cfg = Must(kConfig);
+  EXPECT_EQ(cfg->text(), kConfig);
+}
+
+}  // namespace
+}  // namespace keel::ratelimit
