@@ -10,6 +10,7 @@ PACKAGES=(
   # libraries
   libboost1.74-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   libgtest-dev libgmock-dev
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc   # api/ (Envoy RLS v3)
   # test and benchmark peers
   prometheus nginx-light wrk
 )
