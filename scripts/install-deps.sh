@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   # test and benchmark peers
   prometheus nginx-light wrk
+  chromium                          # opens `keel report`'s page in tests (tests/js)
 )
 
 missing=()
