@@ -14,6 +14,8 @@
   };
   const otherFill = "rgba(127,127,127,0.22)";
   const faultLine = { toxic: "#ff8c00", kill: "#d62728", restart: "#9467bd", signal: "#17becf" };
+  // Kinds are user text: look them up as own keys only ("constructor" is not a colour).
+  const pick = (table, kind, other) => (Object.hasOwn(table, kind) ? table[kind] : other);
 
   let xMax = data.duration_s || 0;
   for (const l of data.loads) if (l.t.length) xMax = Math.max(xMax, l.t[l.t.length - 1]);
@@ -31,7 +33,7 @@
           for (const f of data.faults) {
             const x0 = clamp(u, u.valToPos(f.start_s, "x", true));
             if (f.end_s == null) {
-              ctx.strokeStyle = faultLine[f.kind] || "#7f7f7f";
+              ctx.strokeStyle = pick(faultLine, f.kind, "#7f7f7f");
               ctx.lineWidth = 2 * devicePixelRatio;
               ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
               ctx.beginPath();
@@ -40,7 +42,7 @@
               ctx.stroke();
             } else {
               const x1 = clamp(u, u.valToPos(f.end_s, "x", true));
-              ctx.fillStyle = faultFill[f.kind] || otherFill;
+              ctx.fillStyle = pick(faultFill, f.kind, otherFill);
               ctx.fillRect(x0, top, Math.max(x1 - x0, 1), height);
             }
           }
