@@ -10,6 +10,7 @@
 #include "keel/app/serve.h"
 #include "lab_cli.h"
 #include "load_cli.h"
+#include "report_cli.h"
 #include "keel/services/hello.h"
 
 #ifndef KEEL_VERSION
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
   keel::cli::AddLoadCommand(app, load_flags);
   keel::lab::LabFlags lab_flags;
   keel::cli::AddLabCommand(app, lab_flags);
+  keel::cli::ReportFlags report_flags;
+  keel::cli::AddReportCommand(app, report_flags);
 
   if (argc >= 2 && argv[1][0] != '-') {
     std::string command = argv[1];
@@ -114,6 +117,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("load")) return keel::load::RunLoadCommand(load_flags);
   if (app.got_subcommand("lab")) return keel::lab::RunLabCommand(lab_flags);
+  if (app.got_subcommand("report")) return keel::cli::RunReportCommand(report_flags);
   if (app.got_subcommand("serve")) {
     auto it = services.find(service_name);
     if (it == services.end()) {

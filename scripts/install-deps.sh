@@ -13,6 +13,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc   # api/ (Envoy RLS v3)
   # test and benchmark peers
   prometheus nginx-light wrk
+  chromium                          # opens `keel report`'s page in tests (tests/js)
 )
 
 missing=()

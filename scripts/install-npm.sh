@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Installs the npm packages of Keel's JavaScript compatibility tests
-# (tests/js: hdr-histogram-js, pinned by tests/js/package-lock.json).
-# Idempotent: does nothing while tests/js/node_modules is newer than the lock
+# Installs the npm packages Keel pins with a package-lock.json: the JavaScript
+# tests (tests/js: hdr-histogram-js, playwright-core) and the charting library
+# `keel report` inlines into its page (tools/report/web: uPlot).
+# Idempotent: does nothing while each node_modules is newer than its lock
 # file. Installs Debian's nodejs and npm (sudo when not root) only when no
 # `node` is on PATH, so a node from nvm or NodeSource is left alone.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-JS_DIR="$ROOT/tests/js"
-LOCK="$JS_DIR/package-lock.json"
-MODULES="$JS_DIR/node_modules"
+# Each directory's node_modules is fresh while it is newer than its lock file.
+DIRS=(tests/js tools/report/web)
 
-if [ -d "$MODULES" ] && [ ! "$LOCK" -nt "$MODULES" ]; then
+stale=()
+for d in "${DIRS[@]}"; do
+  if [ ! -d "$ROOT/$d/node_modules" ] || [ "$ROOT/$d/package-lock.json" -nt "$ROOT/$d/node_modules" ]; then
+    stale+=("$d")
+  fi
+done
+if [ ${#stale[@]} -eq 0 ]; then
   exit 0
 fi
 
@@ -28,7 +34,9 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 
-echo "install-npm: npm ci in tests/js" >&2
-(cd "$JS_DIR" && npm ci --no-audit --no-fund)
-# Mark the install fresh by our clock, not by whatever mtimes npm left.
-touch "$MODULES"
+for d in "${stale[@]}"; do
+  echo "install-npm: npm ci in $d" >&2
+  (cd "$ROOT/$d" && npm ci --no-audit --no-fund)
+  # Mark the install fresh by our clock, not by whatever mtimes npm left.
+  touch "$ROOT/$d/node_modules"
+done

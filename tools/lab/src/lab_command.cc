@@ -10,6 +10,7 @@
 
 #include "keel/lab/runner.h"
 #include "keel/lab/scenario.h"
+#include "keel/labreport/write_report.h"
 
 namespace keel::lab {
 namespace {
@@ -104,6 +105,15 @@ int RunLabCommand(const LabFlags& flags) {
     return 1;
   }
   PrintSummary(*scenario, *outcome, out);
+  if (flags.report) {
+    const fs::path html = out / "report.html";
+    Status written = labreport::WriteReport(out.string(), html.string());
+    if (!written.ok()) {
+      std::fprintf(stderr, "keel: error: report: %s\n", written.message().c_str());
+      return 1;
+    }
+    std::printf("  report: %s\n", html.string().c_str());
+  }
   return outcome->passed() ? 0 : 1;
 }
 
