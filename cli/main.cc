@@ -9,6 +9,7 @@
 
 #include "keel/app/serve.h"
 #include "load_cli.h"
+#include "chaos_cli.h"
 #include "keel/services/hello.h"
 
 #ifndef KEEL_VERSION
@@ -70,6 +71,8 @@ int main(int argc, char** argv) {
 
   keel::load::LoadFlags load_flags;
   keel::cli::AddLoadCommand(app, load_flags);
+  keel::chaos::ChaosFlags chaos_flags;
+  keel::cli::AddChaosCommand(app, chaos_flags);
 
   if (argc >= 2 && argv[1][0] != '-') {
     std::string command = argv[1];
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (app.got_subcommand("load")) return keel::load::RunLoadCommand(load_flags);
+  if (app.got_subcommand("chaos")) return keel::chaos::RunChaosCommand(chaos_flags);
   if (app.got_subcommand("serve")) {
     auto it = services.find(service_name);
     if (it == services.end()) {
