@@ -105,7 +105,7 @@ void Proxy::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor) {
           std::lock_guard lock(core->mu);
           if (core->accepting) registered = core->conns.emplace(conn.get(), conn).second;
         }
-        if (registered) asio::post(worker.ctx, [conn] { conn->Start(); });
+        if (registered) asio::post(worker.ctx, [conn = std::move(conn)] { conn->Start(); });
         AcceptLoop(acceptor);
       });
 }
@@ -126,8 +126,11 @@ void Proxy::Stop() {
     obs::Log(obs::LogLevel::kInfo, "proxy stopped", {{"proxy", spec_.name}});
   }
   spec_.enabled = false;
+  // The lambdas hold the last references: a connection is destroyed on its
+  // own worker, never here.
   for (auto& [ptr, conn] : conns) {
-    asio::post(conn->worker().ctx, [conn] { conn->Abort(false); });
+    Worker& w = conn->worker();
+    asio::post(w.ctx, [conn = std::move(conn)] { conn->Abort(false); });
   }
 }
 
@@ -225,7 +228,8 @@ void Proxy::Publish() {
   }
   core_->metrics.toxics_active->Set(static_cast<double>(toxics_.size()));
   for (auto& conn : conns) {
-    asio::post(conn->worker().ctx, [conn] { conn->RefreshToxics(); });
+    Worker& w = conn->worker();
+    asio::post(w.ctx, [conn = std::move(conn)] { conn->RefreshToxics(); });
   }
 }
 
