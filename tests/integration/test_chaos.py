@@ -401,6 +401,14 @@ class ChaosConfigTest(unittest.TestCase):
             up.close()
             os.unlink(path)
 
+    def test_bad_flags_are_one_line_usage_errors(self):
+        from keel_server import run_keel
+        for args in (["--api", "nope"], ["--threads", "0"], ["--config", "/nonexistent.yaml"]):
+            r = run_keel(["chaos"] + args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertTrue(r.stderr.startswith("keel: error: "), r.stderr)
+
     def test_bad_config_is_a_usage_error(self):
         path = write_temp('[{"name": "x"}]', suffix=".json")
         try:
