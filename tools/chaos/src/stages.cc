@@ -96,7 +96,10 @@ class BandwidthStage final : public TimedStage {
     if (!active_ || attrs().rate <= 0 || c.end != End::kNone) return PassThrough(std::move(c));
     auto t = std::max(Clock::now(), last_due());
     auto pieces = BandwidthPieces(c.data.size(), attrs().rate);
-    if (pieces.size() == 1) return Schedule(t + TransmitTime(c.data.size(), attrs().rate), std::move(c));
+    if (pieces.size() == 1) {
+      const auto due = t + TransmitTime(c.data.size(), attrs().rate);  // before c is moved
+      return Schedule(due, std::move(c));
+    }
     std::size_t off = 0;
     for (std::size_t n : pieces) {
       t += TransmitTime(n, attrs().rate);

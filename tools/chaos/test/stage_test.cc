@@ -172,5 +172,15 @@ TEST(ChaosStageTest, BandwidthReleasesAtConfiguredRate) {
   EXPECT_LT(took, milliseconds(250));
 }
 
+TEST(ChaosStageTest, BandwidthPacesChunksSmallerThanOnePiece) {
+  FakePipe pipe({Toxic(ToxicType::kBandwidth, {.rate = 100})});
+  const auto start = Clock::now();
+  for (int i = 0; i < 4; ++i) pipe.Enter(std::string(2500, 'x'));  // 4 x 25 ms
+  pipe.ctx.run();
+  EXPECT_EQ(pipe.pieces.size(), 4u);
+  EXPECT_GE(pipe.times.back() - start, milliseconds(100));
+  EXPECT_GE(pipe.times.front() - start, milliseconds(25));
+}
+
 }  // namespace
 }  // namespace keel::chaos
