@@ -8,6 +8,7 @@
 #include <string>
 
 #include "keel/app/serve.h"
+#include "chaos_cli.h"
 #include "lab_cli.h"
 #include "load_cli.h"
 #include "report_cli.h"
@@ -76,6 +77,8 @@ int main(int argc, char** argv) {
   keel::cli::AddLabCommand(app, lab_flags);
   keel::cli::ReportFlags report_flags;
   keel::cli::AddReportCommand(app, report_flags);
+  keel::chaos::ChaosFlags chaos_flags;
+  keel::cli::AddChaosCommand(app, chaos_flags);
 
   if (argc >= 2 && argv[1][0] != '-') {
     std::string command = argv[1];
@@ -118,6 +121,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("load")) return keel::load::RunLoadCommand(load_flags);
   if (app.got_subcommand("lab")) return keel::lab::RunLabCommand(lab_flags);
   if (app.got_subcommand("report")) return keel::cli::RunReportCommand(report_flags);
+  if (app.got_subcommand("chaos")) return keel::chaos::RunChaosCommand(chaos_flags);
   if (app.got_subcommand("serve")) {
     auto it = services.find(service_name);
     if (it == services.end()) {
