@@ -48,6 +48,7 @@ test-tsan: deps
 bench: build
 	bash bench/http_baseline.sh
 	bash bench/load_vs_wrk.sh
+	bash bench/chaos_overhead.sh
 
 clean:
 	rm -rf build build-debug build-asan build-tsan build-fuzz
