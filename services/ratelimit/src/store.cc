@@ -83,15 +83,16 @@ Decision Store::ApplyAll(std::uint64_t key_hash, std::span<const Limit> limits, 
   // Locking in ascending shard order cannot deadlock against other calls.
   for (std::size_t i = 0; i < locked_count; ++i) shards_[locked[i]].mu().lock();
 
+  std::array<Slot*, kMaxLimitsPerCall> found;
   std::array<State, kMaxLimitsPerCall> before;
   std::array<State, kMaxLimitsPerCall> states;
   std::array<Decision, kMaxLimitsPerCall> decisions;
   bool all_ok = true;
   for (std::size_t i = 0; i < count; ++i) {
     Shard& shard = shards_[shard_of[i]];
-    const Slot* slot = shard.Find(keys[i]);
-    before[i] = states[i] = slot != nullptr ? slot->state : State{};
-    if (slot != nullptr) ++shard.hits;
+    found[i] = shard.Find(keys[i]);
+    before[i] = states[i] = found[i] != nullptr ? found[i]->state : State{};
+    if (found[i] != nullptr) ++shard.hits;
     decisions[i] = ApplyHits(limits[i], &states[i], hits, now_ns);
     ++shard.decisions;
     if (!decisions[i].ok()) {
@@ -107,12 +108,14 @@ Decision Store::ApplyAll(std::uint64_t key_hash, std::span<const Limit> limits, 
   }
   // Queries and denials leave the table as it was (state.h: equivalent).
   if (all_ok && hits != 0) {
+    bool inserted = false;  // an insert can move entries: look them up again
     for (std::size_t i = 0; i < count; ++i) {
       Shard& shard = shards_[shard_of[i]];
-      Slot* slot = shard.Find(keys[i]);  // again: an insert above may have moved it
+      Slot* slot = inserted ? shard.Find(keys[i]) : found[i];
       if (slot == nullptr) {
         if (hits < 0) continue;  // a refund to an absent key changes nothing
         slot = shard.Insert(keys[i], now_ns);
+        inserted = true;
       }
       slot->state = states[i];
     }

@@ -91,8 +91,9 @@ class Store {
   // limit's decision with retry_after the largest among the denying limits;
   // otherwise the passing decision with the least remaining. If `per_limit`
   // is not empty it receives each limit's own decision.
-  // REQUIRES: 1 <= limits.size() <= kMaxLimitsPerCall;
-  //           per_limit.empty() || per_limit.size() == limits.size().
+  // REQUIRES: 1 <= limits.size() <= kMaxLimitsPerCall; no limit twice
+  //           (equal fingerprints share one state, and the second write
+  //           would win); per_limit.empty() || per_limit.size() == limits.size().
   Decision ApplyAll(std::uint64_t key_hash, std::span<const Limit> limits, std::int64_t hits,
                     Clock::time_point now, std::span<Decision> per_limit = {});
 
