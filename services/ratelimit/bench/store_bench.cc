@@ -10,25 +10,11 @@
 // is counted; it must be 0).
 #include <benchmark/benchmark.h>
 
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
-#include <new>
 
+#include "../test/counting_new.h"
 #include "keel/ratelimit/store.h"
-
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace keel::ratelimit {
 namespace {
@@ -81,7 +67,7 @@ void BM_Decision(benchmark::State& state) {
   Store& store = *filled.store;
   std::uint64_t x = 0x9e3779b97f4a7c15ULL;
   std::int64_t now = 1000 * kSec;
-  const std::uint64_t allocations_before = g_allocations.load();
+  const std::uint64_t allocations_before = testing::AllocationCount();
   for (auto _ : state) {
     x ^= x << 13;
     x ^= x >> 7;
@@ -90,7 +76,7 @@ void BM_Decision(benchmark::State& state) {
     now += 100;
     benchmark::DoNotOptimize(store.Apply(key, TheLimit(), 1, Clock::time_point(Duration(now))));
   }
-  const double allocations = static_cast<double>(g_allocations.load() - allocations_before);
+  const double allocations = static_cast<double>(testing::AllocationCount() - allocations_before);
   const StoreStats stats = store.Stats();
   state.counters["keys"] = static_cast<double>(stats.entries);
   state.counters["bytes/key"] =

@@ -22,6 +22,16 @@ std::uint64_t TableKey(std::uint64_t key_hash, const Limit& limit) {
   return z == 0 ? 1 : z;  // 0 marks empty slots
 }
 
+// Inserts v into the sorted, duplicate-free a[0, n); returns the new size.
+std::size_t InsertSortedUnique(std::size_t* a, std::size_t n, std::size_t v) {
+  std::size_t i = n;
+  while (i > 0 && a[i - 1] > v) --i;
+  if (i > 0 && a[i - 1] == v) return n;
+  for (std::size_t j = n; j > i; --j) a[j] = a[j - 1];
+  a[i] = v;
+  return n + 1;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Store>> Store::Create(const StoreOptions& options) {
@@ -37,7 +47,10 @@ StatusOr<std::unique_ptr<Store>> Store::Create(const StoreOptions& options) {
   // from biting early in one shard (1 % standard deviation at 10 k per shard).
   const std::size_t max_entries = per_shard + per_shard / 20 + 16;
   const std::size_t slots =
-      std::bit_ceil(static_cast<std::size_t>(static_cast<double>(max_entries) / kMaxLoad) + 1);
+      static_cast<std::size_t>(static_cast<double>(max_entries) / kMaxLoad) + 1;
+  if (slots >= (std::size_t{1} << 32)) {
+    return InvalidArgument("ratelimit store: max_keys too large for the shard count");
+  }
   auto shards = std::make_unique<Shard[]>(options.shards);
   for (std::size_t i = 0; i < options.shards; ++i) {
     shards[i].Init(slots, max_entries, options.eviction_sample);
@@ -75,11 +88,8 @@ Decision Store::ApplyAll(std::uint64_t key_hash, std::span<const Limit> limits, 
     keys[i] = TableKey(key_hash, limits[i]);
     // shard_shift_ is 64 for one shard: shifting by 64 is undefined.
     shard_of[i] = shard_count_ == 1 ? 0 : static_cast<std::size_t>(keys[i] >> shard_shift_);
-    locked[locked_count++] = shard_of[i];
+    locked_count = InsertSortedUnique(locked.data(), locked_count, shard_of[i]);
   }
-  std::sort(locked.begin(), locked.begin() + locked_count);
-  locked_count = static_cast<std::size_t>(
-      std::unique(locked.begin(), locked.begin() + locked_count) - locked.begin());
   // Locking in ascending shard order cannot deadlock against other calls.
   for (std::size_t i = 0; i < locked_count; ++i) shards_[locked[i]].mu().lock();
 

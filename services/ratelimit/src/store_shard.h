@@ -1,5 +1,7 @@
 // Store::Shard: one lock-striped open-addressing table (linear probing,
-// backward-shift deletion, key 0 marks an empty slot).
+// backward-shift deletion, key 0 marks an empty slot). Any slot count works:
+// the home slot is the key's low 32 bits scaled to the table (Lemire's
+// multiply-shift), so tables are sized to the cap, not to a power of two.
 #pragma once
 
 #include <cstddef>
@@ -22,7 +24,7 @@ static_assert(sizeof(Slot) == 24);
 class alignas(64) Store::Shard {
  public:
   Shard() = default;
-  // Allocates `slots` (a power of two) slots; holds at most max_entries.
+  // Allocates `slots` slots (< 2^32); holds at most max_entries < slots.
   void Init(std::size_t slots, std::size_t max_entries, std::size_t eviction_sample);
 
   std::mutex& mu() const { return mu_; }
@@ -42,14 +44,17 @@ class alignas(64) Store::Shard {
   std::uint64_t hits = 0;
 
  private:
-  std::size_t Home(std::uint64_t key) const { return static_cast<std::size_t>(key) & mask_; }
+  std::size_t Home(std::uint64_t key) const {
+    return static_cast<std::size_t>(((key & 0xffffffffULL) * size_) >> 32);
+  }
+  std::size_t Next(std::size_t i) const { return i + 1 == size_ ? 0 : i + 1; }
   void EraseAt(std::size_t i);
   // The occupied slot expiring soonest among the first sample_ from `from` on.
   std::size_t PickVictim(std::size_t from) const;
 
   mutable std::mutex mu_;
   std::unique_ptr<Slot[]> slots_;  // GUARDED_BY(mu_), like everything below
-  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
   std::size_t max_entries_ = 0;
   std::size_t sample_ = 1;
   std::size_t entries_ = 0;

@@ -2,34 +2,10 @@
 // operator new and asserts none happens while deciding in steady state.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
-#include <new>
 
+#include "counting_new.h"
 #include "keel/ratelimit/store.h"
-
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
-  return operator new(size, tag);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace keel::ratelimit {
 namespace {
@@ -58,9 +34,9 @@ TEST(StoreAllocationTest, DecisionsDoNotAllocate) {
     store->Sweep(Clock::time_point(Duration(now)), 1024);
   };
   decide(0);  // warm up
-  const std::uint64_t before = g_allocations.load();
+  const std::uint64_t before = testing::AllocationCount();
   for (std::uint64_t round = 1; round <= 5; ++round) decide(round);
-  const std::uint64_t allocations = g_allocations.load() - before;
+  const std::uint64_t allocations = testing::AllocationCount() - before;
   const StoreStats stats = store->Stats();
   EXPECT_EQ(allocations, 0u) << "per decision: "
                              << static_cast<double>(allocations) / static_cast<double>(stats.decisions);
@@ -69,9 +45,9 @@ TEST(StoreAllocationTest, DecisionsDoNotAllocate) {
 }
 
 TEST(StoreAllocationTest, TheCounterSeesAllocations) {
-  const std::uint64_t before = g_allocations.load();
+  const std::uint64_t before = testing::AllocationCount();
   auto p = std::make_unique<int>(1);
-  EXPECT_EQ(g_allocations.load() - before, 1u);
+  EXPECT_EQ(testing::AllocationCount() - before, 1u);
 }
 
 }  // namespace

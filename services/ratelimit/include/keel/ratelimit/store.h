@@ -1,7 +1,8 @@
 // Store: the embedded, sharded table of rate-limit state.
 //
 // Each (descriptor, limit) pair has one 16-byte State in an open-addressing
-// table (linear probing, 24-byte slots, backward-shift deletion). The table
+// table (linear probing, 24-byte slots, backward-shift deletion, at most 80 %
+// full). The table
 // is split into shards selected by the key's high bits, each with its own
 // mutex, so threads contend only when they hit the same shard at once; there
 // is no global lock. All memory is allocated by Create(): the decision path
@@ -69,8 +70,9 @@ class Store {
   // ApplyAll takes at most this many limits per call.
   static constexpr std::size_t kMaxLimitsPerCall = 8;
 
-  // Allocates the whole table: about 24 B * max_keys / 0.8 rounded up per shard
-  // to a power of two (MemoryBytes() reports the exact figure).
+  // Allocates the whole table: 24-byte slots for (max_keys * 1.05 + 16 per
+  // shard) / 0.8 entries, about 31.5 B per key of cap (MemoryBytes() reports
+  // the exact figure).
   // InvalidArgument on bad options.
   static StatusOr<std::unique_ptr<Store>> Create(const StoreOptions& options);
 
