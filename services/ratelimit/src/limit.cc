@@ -8,11 +8,11 @@
 namespace keel::ratelimit {
 namespace {
 
-constexpr std::array<std::string_view, 5> kAlgorithmNames = {
-    "fixed_window", "token_bucket", "gcra", "sliding_window", "concurrency"};
+constexpr std::array<std::string_view, 5> kAlgorithmNames = {"fixed_window", "token_bucket", "gcra",
+                                                             "sliding_window", "concurrency"};
 constexpr std::array<std::string_view, 7> kUnitNames = {"second", "minute", "hour", "day",
                                                         "week",   "month",  "year"};
-constexpr std::array<std::int64_t, 7> kUnitSeconds = {1,         60,          3600,       86400,
+constexpr std::array<std::int64_t, 7> kUnitSeconds = {1,         60,         3600,       86400,
                                                       7 * 86400, 30 * 86400, 365 * 86400};
 
 // Beyond this, times computed as now + state could overflow int64 ns.
@@ -90,7 +90,9 @@ StatusOr<Limit> Limit::Create(const LimitSpec& spec) {
     }
   }
   if (spec.algorithm == Algorithm::kGcra) {
-    if (spec.burst && *spec.burst == UINT32_MAX) return InvalidArgument("rate limit: burst too large");
+    if (spec.burst && *spec.burst == UINT32_MAX) {
+      return InvalidArgument("rate limit: burst too large");
+    }
     limit.capacity_ = spec.burst ? *spec.burst + 1 : spec.requests_per_unit;
     limit.emission_interval_ns_ = static_cast<std::int64_t>(p / n);
     if (limit.emission_interval_ns_ == 0) {

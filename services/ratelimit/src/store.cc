@@ -55,8 +55,7 @@ StatusOr<std::unique_ptr<Store>> Store::Create(const StoreOptions& options) {
   for (std::size_t i = 0; i < options.shards; ++i) {
     shards[i].Init(slots, max_entries, options.eviction_sample);
   }
-  const std::size_t bytes =
-      sizeof(Store) + options.shards * (sizeof(Shard) + slots * sizeof(Slot));
+  const std::size_t bytes = sizeof(Store) + options.shards * (sizeof(Shard) + slots * sizeof(Slot));
   return std::unique_ptr<Store>(new Store(std::move(shards), options.shards, bytes));
 }
 
@@ -134,7 +133,7 @@ Decision Store::ApplyAll(std::uint64_t key_hash, std::span<const Limit> limits, 
 
   std::size_t pick = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    if (!per_limit.empty()) per_limit[i] = decisions[i];
+    if (i < per_limit.size()) per_limit[i] = decisions[i];
     const Decision& d = decisions[i];
     const Decision& best = decisions[pick];
     if (all_ok ? d.remaining < best.remaining : (!d.ok() && best.ok())) pick = i;
@@ -142,7 +141,8 @@ Decision Store::ApplyAll(std::uint64_t key_hash, std::span<const Limit> limits, 
   Decision result = decisions[pick];
   if (!all_ok) {
     for (std::size_t i = 0; i < count; ++i) {
-      if (!decisions[i].ok()) result.retry_after = std::max(result.retry_after, decisions[i].retry_after);
+      if (!decisions[i].ok())
+        result.retry_after = std::max(result.retry_after, decisions[i].retry_after);
     }
   }
   return result;

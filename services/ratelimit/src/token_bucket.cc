@@ -21,7 +21,8 @@ Decision TokenBucketApply(const Limit& limit, State* state, std::int64_t hits,
     d.code = Code::kOverLimit;
     d.remaining = ClampToUint32((c * p - debt * n) / p);
     d.reset_after = Ns(ClampToInt64(debt));
-    d.retry_after = hits > c ? kNever : Ns(ClampToInt64(CeilDiv(debt * n + int128{hits} * p - c * p, n)));
+    d.retry_after =
+        hits > c ? kNever : Ns(ClampToInt64(CeilDiv(debt * n + int128{hits} * p - c * p, n)));
     return d;
   }
   int128 new_debt = debt;

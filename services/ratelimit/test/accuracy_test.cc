@@ -129,8 +129,8 @@ TEST(WarmBoundaryTest, StatefulAlgorithmsHoldNAcrossBoundariesWhenWarm) {
 TEST(ConcurrencyAccuracyTest, HoldsNInFlightUnderTwiceTheDemand) {
   // N = 10 slots, requests hold 100 ms, arrivals every 5 ms: demand is 2x.
   const std::uint32_t n = 10;
-  Key key(MakeLimit(Algorithm::kConcurrency, Unit::kSecond, n, std::nullopt,
-                    std::chrono::seconds(1)));
+  Key key(
+      MakeLimit(Algorithm::kConcurrency, Unit::kSecond, n, std::nullopt, std::chrono::seconds(1)));
   std::deque<std::int64_t> releases;
   std::int64_t admitted = 0;
   for (std::int64_t t = kStart; t < kStart + kRun; t += 5 * kMs) {

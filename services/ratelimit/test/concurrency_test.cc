@@ -35,7 +35,7 @@ TEST(ConcurrencyTest, AcquireAndRelease) {
 
 TEST(ConcurrencyTest, LostReleaseExpiresWithinTwoTtls) {
   Key key(TwoInFlight());
-  ASSERT_TRUE(key.Hit(2, kStart).ok());  // releases lost
+  ASSERT_TRUE(key.Hit(2, kStart).ok());               // releases lost
   EXPECT_FALSE(key.Hit(1, kStart + 10 * kSec).ok());  // still held after one TTL
   Decision d = key.Hit(1, kStart + 19 * kSec);
   EXPECT_FALSE(d.ok());
@@ -45,9 +45,9 @@ TEST(ConcurrencyTest, LostReleaseExpiresWithinTwoTtls) {
 
 TEST(ConcurrencyTest, ReleasesTakeTheOldestGenerationFirst) {
   Key key(TwoInFlight());
-  ASSERT_TRUE(key.Hit(1, kStart + 5 * kSec).ok());   // generation 0
-  ASSERT_TRUE(key.Hit(1, kStart + 15 * kSec).ok());  // generation 1
-  ASSERT_TRUE(key.Hit(-1, kStart + 16 * kSec).ok()); // the generation-0 lease
+  ASSERT_TRUE(key.Hit(1, kStart + 5 * kSec).ok());    // generation 0
+  ASSERT_TRUE(key.Hit(1, kStart + 15 * kSec).ok());   // generation 1
+  ASSERT_TRUE(key.Hit(-1, kStart + 16 * kSec).ok());  // the generation-0 lease
   // At 20 s generation 0 is dropped; the generation-1 lease still counts.
   EXPECT_EQ(key.Hit(0, kStart + 20 * kSec).remaining, 1u);
   EXPECT_EQ(key.Hit(0, kStart + 30 * kSec).remaining, 2u);

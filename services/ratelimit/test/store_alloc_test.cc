@@ -26,7 +26,8 @@ TEST(StoreAllocationTest, DecisionsDoNotAllocate) {
   auto decide = [&](std::uint64_t round) {
     for (std::uint64_t key = 1; key <= 20000; ++key) {  // more keys than the cap: evictions too
       for (const Limit& limit : limits) {
-        store->Apply(key, limit, static_cast<std::int64_t>(round % 3) - 1, Clock::time_point(Duration(now)));
+        store->Apply(key, limit, static_cast<std::int64_t>(round % 3) - 1,
+                     Clock::time_point(Duration(now)));
       }
       store->ApplyAll(key, limits, 1, Clock::time_point(Duration(now)), each);
       now += 1000;
@@ -39,7 +40,8 @@ TEST(StoreAllocationTest, DecisionsDoNotAllocate) {
   const std::uint64_t allocations = testing::AllocationCount() - before;
   const StoreStats stats = store->Stats();
   EXPECT_EQ(allocations, 0u) << "per decision: "
-                             << static_cast<double>(allocations) / static_cast<double>(stats.decisions);
+                             << static_cast<double>(allocations) /
+                                    static_cast<double>(stats.decisions);
   EXPECT_GT(stats.evictions, 0u);
   EXPECT_GT(stats.decisions, 500000u);
 }

@@ -151,12 +151,12 @@ TEST(StoreTest, CapEvictsTheSoonestExpiringEntries) {
 TEST(StoreTest, StatsListsEveryStatOnce) {
   auto store = MakeStore(10);
   int counters = 0, gauges = 0;
-  store->Stats().ForEach([&](std::string_view name, std::string_view help, StatKind kind,
-                             std::uint64_t) {
-    EXPECT_FALSE(name.empty());
-    EXPECT_FALSE(help.empty());
-    (kind == StatKind::kCounter ? counters : gauges)++;
-  });
+  store->Stats().ForEach(
+      [&](std::string_view name, std::string_view help, StatKind kind, std::uint64_t) {
+        EXPECT_FALSE(name.empty());
+        EXPECT_FALSE(help.empty());
+        (kind == StatKind::kCounter ? counters : gauges)++;
+      });
   EXPECT_EQ(counters, 6);
   EXPECT_EQ(gauges, 3);
 }

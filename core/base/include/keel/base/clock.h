@@ -42,7 +42,9 @@ class ManualClock final : public Clock {
  public:
   explicit ManualClock(time_point start = time_point()) : ns_(start.time_since_epoch().count()) {}
 
-  time_point Now() const override { return time_point(duration(ns_.load(std::memory_order_acquire))); }
+  time_point Now() const override {
+    return time_point(duration(ns_.load(std::memory_order_acquire)));
+  }
   // REQUIRES: d >= 0 (the clock is monotonic).
   void Advance(duration d) { ns_.fetch_add(d.count(), std::memory_order_acq_rel); }
   // REQUIRES: t >= Now().

@@ -60,9 +60,9 @@
 namespace keel::ratelimit {
 
 struct StoreOptions {
-  std::size_t max_keys = 1 << 20;    // cap on live entries, >= 1
-  std::size_t shards = 64;           // a power of two, 1 .. 65536
-  std::size_t eviction_sample = 8;   // entries examined to choose a victim, >= 1
+  std::size_t max_keys = 1 << 20;   // cap on live entries, >= 1
+  std::size_t shards = 64;          // a power of two, 1 .. 65536
+  std::size_t eviction_sample = 8;  // entries examined to choose a victim, >= 1
 };
 
 class Store {

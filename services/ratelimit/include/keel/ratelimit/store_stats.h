@@ -16,15 +16,15 @@
 namespace keel::ratelimit {
 
 // COUNTER(name, help) / GAUGE(name, help)
-#define KEEL_RATELIMIT_STORE_STATS(COUNTER, GAUGE)                                       \
-  COUNTER(decisions, "Limits evaluated (one per limit of each Apply/ApplyAll call).")    \
-  COUNTER(over_limit, "Limits that denied their request.")                               \
-  COUNTER(hits, "Lookups that found the key's entry in the table.")                      \
-  COUNTER(inserts, "Entries created for keys that had none.")                            \
-  COUNTER(expired, "Expired entries deleted by Sweep or reused for another key.")        \
+#define KEEL_RATELIMIT_STORE_STATS(COUNTER, GAUGE)                                        \
+  COUNTER(decisions, "Limits evaluated (one per limit of each Apply/ApplyAll call).")     \
+  COUNTER(over_limit, "Limits that denied their request.")                                \
+  COUNTER(hits, "Lookups that found the key's entry in the table.")                       \
+  COUNTER(inserts, "Entries created for keys that had none.")                             \
+  COUNTER(expired, "Expired entries deleted by Sweep or reused for another key.")         \
   COUNTER(evictions, "Live entries evicted to make room because a shard was at its cap.") \
-  GAUGE(entries, "Entries in the table, including expired ones not yet swept.")          \
-  GAUGE(capacity, "Maximum entries (the configured cap, with per-shard slack).")         \
+  GAUGE(entries, "Entries in the table, including expired ones not yet swept.")           \
+  GAUGE(capacity, "Maximum entries (the configured cap, with per-shard slack).")          \
   GAUGE(bytes, "Bytes of memory the store owns.")
 
 enum class StatKind { kCounter, kGauge };
