@@ -41,6 +41,10 @@ TEST(LimitTest, RejectsBadSpecs) {
   EXPECT_FALSE(
       Limit::Create({Algorithm::kGcra, Unit::kSecond, 5, {}, std::chrono::seconds(1)}).ok());
   EXPECT_FALSE(Limit::Create({Algorithm::kConcurrency, Unit::kSecond, 5, {}, Duration(0)}).ok());
+  // Spans beyond 2^61 ns could overflow now + state.
+  EXPECT_FALSE(
+      Limit::Create({Algorithm::kTokenBucket, Unit::kYear, 1, 4'000'000'000u, {}}).ok());
+  EXPECT_FALSE(Limit::Create({Algorithm::kGcra, Unit::kYear, 1, 4'000'000'000u, {}}).ok());
   // GCRA needs T >= 1 ns.
   EXPECT_FALSE(Limit::Create({Algorithm::kGcra, Unit::kSecond, 2'000'000'000, {}, {}}).ok());
 }

@@ -23,8 +23,9 @@
 //    A now_ns slightly older than the state's last update (two threads that
 //    read the clock in one order and apply in the other) is tolerated: it
 //    is treated as falling in the latest window.
-//  - Arithmetic is exact (128-bit intermediates); any 16 bytes are a valid
-//    state, so a hash collision between two keys cannot break invariants.
+//  - Arithmetic is exact (128-bit intermediates). Every algorithm accepts a
+//    state written by any other (a hash collision can do that) and still
+//    answers within its own bounds.
 //
 // Thread-safety: pure functions; callers serialize access to one State.
 #pragma once
