@@ -22,15 +22,20 @@ function(keel_library)
     PRIVATE keel_warnings ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# keel_test(NAME <name> SRCS <files...> DEPS <deps...>)
-# A GoogleTest binary registered with ctest under the label "unit".
+# keel_test(NAME <name> SRCS <files...> DEPS <deps...> [PREFIX <prefix>])
+# A GoogleTest binary registered with ctest under the label "unit". PREFIX is
+# prepended to every ctest name (e.g. "ratelimit." so `ctest -R ratelimit` works).
 function(keel_test)
-  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;PREFIX" "SRCS;DEPS" ${ARGN})
   if(NOT KEEL_BUILD_TESTS)
     return()
   endif()
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} keel_warnings
     GTest::gtest GTest::gmock GTest::gtest_main)
-  gtest_discover_tests(${ARG_NAME} PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
+  set(prefix_args)
+  if(ARG_PREFIX)
+    set(prefix_args TEST_PREFIX ${ARG_PREFIX})
+  endif()
+  gtest_discover_tests(${ARG_NAME} ${prefix_args} PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -6,30 +6,10 @@
 #include <set>
 #include <sstream>
 
+#include "keel/base/units.h"
+
 namespace keel::ratelimit {
 namespace {
-
-struct UnitInfo {
-  const char* name;
-  Unit unit;
-  std::int64_t seconds;
-};
-constexpr UnitInfo kUnits[] = {
-    {"second", Unit::kSecond, 1},          {"minute", Unit::kMinute, 60},
-    {"hour", Unit::kHour, 3600},           {"day", Unit::kDay, 86400},
-    {"week", Unit::kWeek, 7 * 86400},      {"month", Unit::kMonth, 30 * 86400},
-    {"year", Unit::kYear, 365 * 86400},
-};
-
-struct AlgorithmInfo {
-  const char* name;
-  Algorithm algorithm;
-};
-constexpr AlgorithmInfo kAlgorithms[] = {
-    {"fixed_window", Algorithm::kFixedWindow}, {"token_bucket", Algorithm::kTokenBucket},
-    {"gcra", Algorithm::kGcra},                {"sliding_window", Algorithm::kSlidingWindow},
-    {"concurrency", Algorithm::kConcurrency},
-};
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -111,42 +91,31 @@ class Parser {
     if (!node["unit"]) return Fail(path + ".unit", "required (second, minute, hour, day, week, month, year)");
     auto unit = Str(node["unit"], path + ".unit");
     if (!unit.ok()) return unit.status();
-    const std::string u = Lower(*unit);
-    for (const UnitInfo& info : kUnits) {
-      if (u == info.name) limit.unit = info.unit;
-    }
-    if (limit.unit == Unit::kUnknown) {
-      return Fail(path + ".unit", "invalid unit '" + *unit + "' (second, minute, hour, day, week, month, year)");
-    }
+    auto parsed_unit = ParseUnit(Lower(*unit));
+    if (!parsed_unit.ok()) return Fail(path + ".unit", parsed_unit.status().message());
+    limit.spec.unit = *parsed_unit;
     if (!node["requests_per_unit"]) return Fail(path + ".requests_per_unit", "required");
     auto rpu = Count(node["requests_per_unit"], path + ".requests_per_unit");
     if (!rpu.ok()) return rpu.status();
-    limit.requests_per_unit = *rpu;
+    limit.spec.requests_per_unit = *rpu;
     if (node["algorithm"]) {
       auto a = Str(node["algorithm"], path + ".algorithm");
       if (!a.ok()) return a.status();
-      bool found = false;
-      for (const AlgorithmInfo& info : kAlgorithms) {
-        if (*a == info.name) {
-          limit.algorithm = info.algorithm;
-          found = true;
-        }
-      }
-      if (!found) {
-        return Fail(path + ".algorithm", "unknown algorithm '" + *a +
-                                             "' (token_bucket, gcra, sliding_window, fixed_window, concurrency)");
-      }
+      auto algorithm = ParseAlgorithm(*a);
+      if (!algorithm.ok()) return Fail(path + ".algorithm", algorithm.status().message());
+      limit.spec.algorithm = *algorithm;
     }
     if (node["burst"]) {
       auto b = Count(node["burst"], path + ".burst");
       if (!b.ok()) return b.status();
-      if (limit.algorithm != Algorithm::kTokenBucket && limit.algorithm != Algorithm::kGcra) {
-        return Fail(path + ".burst", "only token_bucket and gcra take a burst");
-      }
-      if (*b < limit.requests_per_unit && limit.algorithm == Algorithm::kTokenBucket) {
-        return Fail(path + ".burst", "a token bucket's burst (its capacity) must be at least requests_per_unit");
-      }
-      limit.burst = *b;
+      limit.spec.burst = *b;
+    }
+    if (limit.spec.requests_per_unit > 0) {
+      auto created = Limit::Create(limit.spec);
+      if (!created.ok()) return Fail(path, created.status().message());
+      limit.limit = *created;
+    } else if (limit.spec.burst) {
+      return Fail(path + ".burst", "has no meaning with requests_per_unit 0 (every hit is denied)");
     }
     return limit;
   }
@@ -223,27 +192,6 @@ class Parser {
 
 }  // namespace
 
-Duration UnitDuration(Unit unit) {
-  for (const UnitInfo& info : kUnits) {
-    if (info.unit == unit) return std::chrono::seconds(info.seconds);
-  }
-  return Duration(0);
-}
-
-const char* UnitName(Unit unit) {
-  for (const UnitInfo& info : kUnits) {
-    if (info.unit == unit) return info.name;
-  }
-  return "unknown";
-}
-
-const char* AlgorithmName(Algorithm algorithm) {
-  for (const AlgorithmInfo& info : kAlgorithms) {
-    if (info.algorithm == algorithm) return info.name;
-  }
-  return "unknown";
-}
-
 StatusOr<std::shared_ptr<const RuleConfig>> RuleConfig::Parse(const std::string& yaml, const std::string& source) {
   std::vector<YAML::Node> docs;
   try {
@@ -311,7 +259,7 @@ std::vector<std::string> RuleConfig::domains() const {
   return out;
 }
 
-const Rule* RuleConfig::Match(std::string_view domain, const std::vector<DescriptorEntry>& entries) const {
+const Rule* RuleConfig::Match(std::string_view domain, std::span<const DescriptorEntry> entries) const {
   auto d = domains_.find(domain);
   if (d == domains_.end() || entries.empty()) return nullptr;
   const Node* level = &d->second;

@@ -21,7 +21,8 @@
 // any document. Matching follows envoyproxy/ratelimit exactly: per entry,
 // "key_value" first, then a wildcard value prefix, then the bare key (any
 // value); a limit applies only when the descriptor's last entry lands on a
-// rule that has one. `detailed_metric` adds the entry's value to the metric
+// rule that has one. Units and algorithms are keel::ratelimit's (limit.h);
+// every limit is validated with Limit::Create when the file is read. `detailed_metric` adds the entry's value to the metric
 // key; `replaces` drops the named limits of other descriptors in the same
 // request; `unlimited` always allows.
 //
@@ -35,32 +36,26 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "keel/base/status.h"
-#include "keel/base/units.h"
+#include "keel/ratelimit/key_hash.h"
+#include "keel/ratelimit/limit.h"
 
 namespace keel::ratelimit {
 
-// Envoy's RateLimitResponse.RateLimit.Unit numbering.
-enum class Unit { kUnknown = 0, kSecond = 1, kMinute = 2, kHour = 3, kDay = 4, kMonth = 5, kYear = 6, kWeek = 7 };
-// The unit's length: a month is 30 days and a year 365 (fixed windows, as
-// envoyproxy/ratelimit).
-Duration UnitDuration(Unit unit);
-const char* UnitName(Unit unit);  // "second", ...
-
-enum class Algorithm { kFixedWindow, kTokenBucket, kGcra, kSlidingWindow, kConcurrency };
-const char* AlgorithmName(Algorithm algorithm);  // "fixed_window", ...
-
+// One limit of a rule: the spec as written and the validated Limit the store
+// applies. requests_per_unit 0 is valid (as in envoyproxy/ratelimit) and
+// denies every hit; it has no Limit.
 struct LimitRule {
-  Unit unit = Unit::kUnknown;
-  std::uint32_t requests_per_unit = 0;
-  Algorithm algorithm = Algorithm::kFixedWindow;
-  std::uint32_t burst = 0;  // 0: the algorithm's default (requests_per_unit)
-  std::string name;         // optional; what `replaces` refers to
+  LimitSpec spec;
+  std::optional<Limit> limit;  // unset when spec.requests_per_unit == 0
+  std::string name;            // optional; what `replaces` refers to
 };
 
 struct Rule {
@@ -74,11 +69,6 @@ struct Rule {
 
 enum class FailMode { kOpen, kClosed, kLocal };
 
-struct DescriptorEntry {
-  std::string_view key;
-  std::string_view value;
-};
-
 class RuleConfig {
  public:
   // Errors: InvalidArgument "<source>: <path>: <reason>", e.g.
@@ -87,7 +77,7 @@ class RuleConfig {
   static StatusOr<std::shared_ptr<const RuleConfig>> Load(const std::string& path);
 
   // The rule for a descriptor of `domain`, or nullptr when none applies.
-  const Rule* Match(std::string_view domain, const std::vector<DescriptorEntry>& entries) const;
+  const Rule* Match(std::string_view domain, std::span<const DescriptorEntry> entries) const;
 
   FailMode fail_mode() const { return fail_mode_; }
   std::size_t rule_count() const { return rule_count_; }
