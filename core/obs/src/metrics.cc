@@ -183,13 +183,14 @@ std::string_view TypeName(MetricType t) {
 Registry::Registry(std::size_t max_series_per_family) : max_series_(max_series_per_family) {}
 
 CounterFamily& Registry::AddCounter(std::string name, std::string help,
-                                    std::vector<std::string> label_names) {
+                                    std::vector<std::string> label_names, std::size_t max_series) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& f : counters_) {
     if (f.name() == name) return f;  // registering twice yields the same family
   }
   return counters_.emplace_back(std::move(name), std::move(help), std::move(label_names),
-                                max_series_, [] { return std::make_unique<Counter>(); },
+                                max_series > 0 ? max_series : max_series_,
+                                [] { return std::make_unique<Counter>(); },
                                 &overflow_);
 }
 

@@ -166,6 +166,16 @@ TEST(FamilyTest, FoldsSeriesBeyondTheCapIntoOtherAndCountsThem) {
   EXPECT_THAT(text, HasSubstr("\nkeel_metrics_overflow_total 2\n"));
 }
 
+TEST(FamilyTest, AFamilyMayHaveItsOwnCap) {
+  Registry r(/*max_series_per_family=*/100);
+  CounterFamily& f = r.AddCounter("keel_test_rules_total", "Rules.", {"rule"}, /*max_series=*/1);
+  Counter* a = f.Get({"a"});
+  Counter* b = f.Get({"b"});
+  EXPECT_NE(a, b);
+  EXPECT_EQ(f.Get({"c"}), b);  // "_other"
+  EXPECT_THAT(r.Render(ExpositionFormat::kPrometheusText), HasSubstr("keel_test_rules_total{rule=\"_other\"} 0\n"));
+}
+
 TEST(FamilyTest, OverflowCounterIsSharedByAllFamiliesOfARegistry) {
   Registry r(1);
   r.AddCounter("keel_a_total", "A.", {"k"}).Get({"1"});

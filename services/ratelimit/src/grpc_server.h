@@ -17,7 +17,7 @@
 
 #include "keel/base/status.h"
 #include "keel/base/units.h"
-#include "keel/ratelimit/decision.h"
+#include "keel/ratelimit/rls_types.h"
 
 namespace keel::ratelimit {
 

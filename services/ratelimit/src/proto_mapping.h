@@ -3,7 +3,7 @@
 #pragma once
 
 #include "envoy/service/ratelimit/v3/rls.pb.h"
-#include "keel/ratelimit/decision.h"
+#include "keel/ratelimit/rls_types.h"
 
 namespace keel::ratelimit {
 
@@ -16,5 +16,8 @@ using RlsResponse = envoy::service::ratelimit::v3::RateLimitResponse;
 Status FromProto(const RlsRequest& request, RateLimitInput* input);
 
 void ToProto(const RateLimitOutput& output, RlsResponse* response);
+
+// Envoy's number for a unit (RateLimitUnit / RateLimit.Unit): SECOND=1 .. WEEK=7.
+int EnvoyUnit(Unit unit);
 
 }  // namespace keel::ratelimit

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "keel/base/units.h"
+#include "keel/ratelimit/store.h"
 
 namespace keel::ratelimit {
 namespace {
@@ -166,6 +167,14 @@ class Parser {
           if (!rule->unlimited) rule->limits.push_back(*limit);
         }
         if (rule->unlimited) rule->limits.clear();
+        if (rule->limits.size() > Store::kMaxLimitsPerCall) {
+          return Fail(p + ".rate_limits", "at most " + std::to_string(Store::kMaxLimitsPerCall) + " limits per descriptor");
+        }
+        for (const LimitRule& l : rule->limits) {
+          if (!l.limit) continue;
+          rule->store_limits.push_back(*l.limit);
+          rule->store_limit_rules.push_back(&l);
+        }
         for (const char* flag : {"shadow_mode", "detailed_metric"}) {
           if (!d[flag]) continue;
           auto b = Bool(d[flag], p + "." + flag);
@@ -251,6 +260,11 @@ StatusOr<std::shared_ptr<const RuleConfig>> RuleConfig::Load(const std::string& 
   std::stringstream text;
   text << in.rdbuf();
   return Parse(text.str(), path);
+}
+
+const RuleConfig::Node* RuleConfig::domain_root(std::string_view domain) const {
+  auto it = domains_.find(domain);
+  return it == domains_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> RuleConfig::domains() const {

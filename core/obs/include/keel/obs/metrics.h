@@ -148,8 +148,9 @@ class Registry {
 
   // REQUIRES: valid Prometheus names; counters end in "_total". Adding a name
   // that exists returns the existing family (its labels and help are kept).
+  // `max_series` > 0 caps this family instead of the registry's default.
   CounterFamily& AddCounter(std::string name, std::string help,
-                            std::vector<std::string> label_names = {});
+                            std::vector<std::string> label_names = {}, std::size_t max_series = 0);
   GaugeFamily& AddGauge(std::string name, std::string help,
                         std::vector<std::string> label_names = {});
   HistogramFamily& AddHistogram(std::string name, std::string help,

@@ -60,7 +60,11 @@ struct LimitRule {
 
 struct Rule {
   std::string full_key;  // "api.path_/login", the metric key
-  std::vector<LimitRule> limits;  // empty with unlimited
+  std::vector<LimitRule> limits;  // empty with unlimited; at most Store::kMaxLimitsPerCall
+  // The Limits of `limits` that have one, contiguous for Store::ApplyAll, and
+  // which LimitRule each came from.
+  std::vector<Limit> store_limits;
+  std::vector<const LimitRule*> store_limit_rules;
   bool unlimited = false;
   bool shadow_mode = false;
   bool detailed_metric = false;
@@ -83,6 +87,10 @@ class RuleConfig {
   std::size_t rule_count() const { return rule_count_; }
   const std::string& text() const { return text_; }  // as loaded, for GET /v1/config
   std::vector<std::string> domains() const;
+
+  struct Node;
+  // The top of a domain's rule tree; nullptr for an unknown domain.
+  const Node* domain_root(std::string_view domain) const;
 
   struct Node {
     std::map<std::string, Node, std::less<>> children;  // "key_value" or "key"

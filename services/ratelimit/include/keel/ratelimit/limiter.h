@@ -1,0 +1,76 @@
+// The rate limiter's decision maker: a config snapshot, the embedded store
+// and a clock, answering ShouldRateLimit calls.
+//
+// Per request descriptor (as envoyproxy/ratelimit): the rule its entries
+// match in the request's domain (RuleConfig::Match), or the descriptor's own
+// limit override, decides; no rule means OK. A rule's limits are applied
+// together with Store::ApplyAll — all must pass, a denial consumes from none.
+// Limits named in another matched rule's `replaces` are skipped. A rule in
+// shadow_mode is applied and counted, but answers OK. `unlimited` answers OK
+// with limit_remaining 2^32-1. Descriptors of one request are decided one by
+// one (as envoyproxy/ratelimit does: an OK descriptor consumes even when
+// another is over limit); the overall code is OVER_LIMIT when any is.
+//
+//   auto limiter = Limiter::Create(*RuleConfig::Load(path), {}, SystemClock::Default(),
+//                                  obs::DefaultRegistry());
+//   RateLimitOutput out;
+//   Status s = (*limiter)->Decide(input, &out);
+//   (*limiter)->SetConfig(new_config);   // hot reload: atomic swap
+//
+// Metrics (declared once, in limiter.cc's RuleStats): per rule key (the
+// config path, e.g. "api.path_/login"; with detailed_metric the value is
+// appended) keel_ratelimit_{total_hits,within_limit,near_limit,over_limit,
+// shadow_mode}_total, with at most `metric_rules` keys (the rest fold into
+// "_other"); keel_ratelimit_decision_seconds; the store's counters.
+//
+// Thread-safety: Decide() and SetConfig() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "keel/base/clock.h"
+#include "keel/base/status.h"
+#include "keel/obs/metrics.h"
+#include "keel/ratelimit/rls_types.h"
+#include "keel/ratelimit/rule_config.h"
+#include "keel/ratelimit/store.h"
+
+namespace keel::ratelimit {
+
+struct LimiterOptions {
+  StoreOptions store;
+  std::size_t metric_rules = 500;  // distinct rule keys in metrics before "_other"
+  std::uint64_t hash_seed = 0;     // 0: a random per-process seed
+};
+
+class Limiter final : public Decider {
+ public:
+  static StatusOr<std::unique_ptr<Limiter>> Create(std::shared_ptr<const RuleConfig> config,
+                                                   const LimiterOptions& options, const Clock& clock,
+                                                   obs::Registry& registry);
+  ~Limiter() override;
+
+  Status Decide(const RateLimitInput& input, RateLimitOutput* output) override;
+
+  void SetConfig(std::shared_ptr<const RuleConfig> config);
+  std::shared_ptr<const RuleConfig> config() const;
+
+  // Admin: the state of a descriptor's limits without consuming (hits 0),
+  // and a reset (the state refunded to full). NotFound when no rule matches.
+  Status Inspect(std::string_view domain, std::span<const DescriptorEntry> entries,
+                 RateLimitOutput* output);
+  Status Reset(std::string_view domain, std::span<const DescriptorEntry> entries);
+
+  Store& store() { return *store_; }
+
+ private:
+  struct Impl;
+  explicit Limiter(std::unique_ptr<Impl> impl, std::unique_ptr<Store> store);
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace keel::ratelimit

@@ -1,0 +1,211 @@
+#include "keel/ratelimit/limiter.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <limits>
+
+namespace keel::ratelimit {
+namespace {
+
+using ::testing::HasSubstr;
+using std::chrono::seconds;
+
+constexpr const char* kRules = R"(
+domain: api
+descriptors:
+  - key: user
+    rate_limit: {unit: minute, requests_per_unit: 3}
+  - key: path
+    value: /login
+    rate_limits:
+      - {unit: second, requests_per_unit: 2}
+      - {unit: minute, requests_per_unit: 3, name: login_minute}
+  - key: shadow
+    rate_limit: {unit: minute, requests_per_unit: 1}
+    shadow_mode: true
+  - key: internal
+    rate_limit: {unlimited: true, replaces: [{name: login_minute}]}
+  - key: tenant
+    rate_limit: {unit: second, requests_per_unit: 10, algorithm: token_bucket}
+    detailed_metric: true
+  - key: blocked
+    rate_limit: {unit: hour, requests_per_unit: 0}
+)";
+
+class LimiterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cfg = RuleConfig::Parse(kRules, "rules.yaml");
+    ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+    LimiterOptions opts;
+    opts.store.max_keys = 1000;
+    opts.hash_seed = 42;
+    opts.metric_rules = 8;
+    auto l = Limiter::Create(*cfg, opts, clock_, registry_);
+    ASSERT_TRUE(l.ok()) << l.status().message();
+    limiter_ = std::move(*l);
+    clock_.Set(ManualClock::time_point(seconds(1000 * 60)));  // on a minute boundary
+  }
+
+  // One request: each inner list is one descriptor of key/value pairs.
+  RateLimitOutput Ask(std::vector<std::vector<DescriptorEntry>> descriptors, std::int64_t hits = 1) {
+    RateLimitInput in;
+    in.domain = "api";
+    in.hits_addend = hits;
+    for (auto& d : descriptors) in.descriptors.push_back({d, std::nullopt, std::nullopt});
+    RateLimitOutput out;
+    Status s = limiter_->Decide(in, &out);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return out;
+  }
+
+  std::string Metrics() { return registry_.Render(obs::ExpositionFormat::kPrometheusText); }
+
+  ManualClock clock_;
+  obs::Registry registry_;
+  std::unique_ptr<Limiter> limiter_;
+};
+
+TEST_F(LimiterTest, OkUntilTheLimitThenOverLimitWithRemainingAndReset) {
+  for (std::uint32_t want_remaining : {2u, 1u, 0u}) {
+    auto out = Ask({{{"user", "ann"}}});
+    EXPECT_EQ(out.overall_code, ResponseCode::kOk);
+    ASSERT_EQ(out.statuses.size(), 1u);
+    EXPECT_EQ(out.statuses[0].limit_remaining, want_remaining);
+    ASSERT_TRUE(out.statuses[0].current_limit);
+    EXPECT_EQ(out.statuses[0].current_limit->spec.requests_per_unit, 3u);
+  }
+  clock_.Advance(seconds(20));
+  auto out = Ask({{{"user", "ann"}}});
+  EXPECT_EQ(out.overall_code, ResponseCode::kOverLimit);
+  EXPECT_EQ(out.statuses[0].code, ResponseCode::kOverLimit);
+  EXPECT_EQ(out.statuses[0].limit_remaining, 0u);
+  EXPECT_EQ(out.statuses[0].duration_until_reset, seconds(40));  // the minute's end
+  // Another value of the same key has its own bucket.
+  EXPECT_EQ(Ask({{{"user", "bob"}}}).overall_code, ResponseCode::kOk);
+  clock_.Advance(seconds(40));
+  EXPECT_EQ(Ask({{{"user", "ann"}}}).overall_code, ResponseCode::kOk);
+}
+
+TEST_F(LimiterTest, SeveralLimitsAllMustPassAndADenialConsumesNone) {
+  EXPECT_EQ(Ask({{{"path", "/login"}}}).overall_code, ResponseCode::kOk);
+  EXPECT_EQ(Ask({{{"path", "/login"}}}).overall_code, ResponseCode::kOk);
+  auto out = Ask({{{"path", "/login"}}});  // third in one second: the 2/s limit denies
+  EXPECT_EQ(out.overall_code, ResponseCode::kOverLimit);
+  EXPECT_EQ(out.statuses[0].current_limit->spec.requests_per_unit, 2u);
+  clock_.Advance(seconds(1));
+  out = Ask({{{"path", "/login"}}});  // the denied one did not count against 3/min
+  EXPECT_EQ(out.overall_code, ResponseCode::kOk);
+  EXPECT_EQ(out.statuses[0].current_limit->name, "login_minute");  // least remaining
+  EXPECT_EQ(out.statuses[0].limit_remaining, 0u);
+  clock_.Advance(seconds(1));
+  out = Ask({{{"path", "/login"}}});
+  EXPECT_EQ(out.overall_code, ResponseCode::kOverLimit);
+  EXPECT_EQ(out.statuses[0].current_limit->name, "login_minute");
+}
+
+TEST_F(LimiterTest, ReplacesDropsTheNamedLimitForTheWholeRequest) {
+  for (int i = 0; i < 5; ++i) {
+    auto out = Ask({{{"path", "/login"}}, {{"internal", "x"}}});
+    EXPECT_EQ(out.overall_code, i < 2 ? ResponseCode::kOk : ResponseCode::kOverLimit) << i;
+    EXPECT_EQ(out.statuses[1].limit_remaining, std::numeric_limits<std::uint32_t>::max());
+    clock_.Advance(seconds(1));  // the 2/s limit refills; 3/min is replaced
+    if (i == 1) break;
+  }
+  auto out = Ask({{{"path", "/login"}}, {{"internal", "x"}}});
+  EXPECT_EQ(out.overall_code, ResponseCode::kOk);  // a 3rd in the minute, allowed
+  EXPECT_EQ(out.statuses[0].current_limit->spec.requests_per_unit, 2u);
+}
+
+TEST_F(LimiterTest, ShadowModeAnswersOkButCounts) {
+  Ask({{{"shadow", "s"}}});
+  auto out = Ask({{{"shadow", "s"}}});
+  EXPECT_EQ(out.overall_code, ResponseCode::kOk);
+  EXPECT_EQ(out.statuses[0].code, ResponseCode::kOk);
+  const std::string m = Metrics();
+  EXPECT_THAT(m, HasSubstr("keel_ratelimit_over_limit_total{rule=\"api.shadow\"} 1\n"));
+  EXPECT_THAT(m, HasSubstr("keel_ratelimit_shadow_mode_total{rule=\"api.shadow\"} 1\n"));
+  EXPECT_THAT(m, HasSubstr("keel_ratelimit_total_hits_total{rule=\"api.shadow\"} 2\n"));
+}
+
+TEST_F(LimiterTest, NoRuleIsOkWithoutALimitAndZeroRequestsDenyAll) {
+  auto out = Ask({{{"unknown", "x"}}});
+  EXPECT_EQ(out.overall_code, ResponseCode::kOk);
+  EXPECT_EQ(out.statuses[0].current_limit, nullptr);
+  out = Ask({{{"blocked", "x"}}});
+  EXPECT_EQ(out.overall_code, ResponseCode::kOverLimit);
+  EXPECT_EQ(out.statuses[0].duration_until_reset, std::chrono::hours(1));
+}
+
+TEST_F(LimiterTest, HitsZeroQueriesAndNegativeRefunds) {
+  Ask({{{"user", "q"}}}, 2);
+  auto out = Ask({{{"user", "q"}}}, 0);
+  EXPECT_EQ(out.statuses[0].limit_remaining, 1u);
+  out = Ask({{{"user", "q"}}}, 0);
+  EXPECT_EQ(out.statuses[0].limit_remaining, 1u);  // a query consumes nothing
+  out = Ask({{{"user", "q"}}}, -2);
+  EXPECT_EQ(out.statuses[0].limit_remaining, 3u);
+  out = Ask({{{"user", "q"}}}, 4);  // more than the limit at once
+  EXPECT_EQ(out.overall_code, ResponseCode::kOverLimit);
+}
+
+TEST_F(LimiterTest, DescriptorOverrideUsesItsOwnFixedWindow) {
+  RateLimitInput in;
+  in.domain = "api";
+  std::vector<DescriptorEntry> e = {{"anything", "x"}};
+  in.descriptors.push_back({e, LimitOverride{1, Unit::kHour}, std::nullopt});
+  RateLimitOutput out;
+  ASSERT_TRUE(limiter_->Decide(in, &out).ok());
+  EXPECT_EQ(out.overall_code, ResponseCode::kOk);
+  EXPECT_TRUE(out.statuses[0].overridden);
+  ASSERT_TRUE(limiter_->Decide(in, &out).ok());
+  EXPECT_EQ(out.overall_code, ResponseCode::kOverLimit);
+}
+
+TEST_F(LimiterTest, BadRequestsAreInvalidArgument) {
+  RateLimitInput in;
+  RateLimitOutput out;
+  EXPECT_EQ(limiter_->Decide(in, &out).code(), StatusCode::kInvalidArgument);
+  in.domain = "api";
+  EXPECT_THAT(limiter_->Decide(in, &out).message(), HasSubstr("descriptor list must not be empty"));
+}
+
+TEST_F(LimiterTest, SetConfigSwapsTheRules) {
+  auto cfg = RuleConfig::Parse("domain: api\ndescriptors:\n  - {key: user, rate_limit: {unit: minute, requests_per_unit: 1}}\n",
+                               "new.yaml");
+  ASSERT_TRUE(cfg.ok());
+  limiter_->SetConfig(*cfg);
+  EXPECT_EQ(Ask({{{"user", "z"}}}).overall_code, ResponseCode::kOk);
+  EXPECT_EQ(Ask({{{"user", "z"}}}).overall_code, ResponseCode::kOverLimit);
+  EXPECT_EQ(limiter_->config()->text(), (*cfg)->text());
+}
+
+TEST_F(LimiterTest, MetricsCountNearLimitAndFoldDetailedKeysPastTheCap) {
+  for (int i = 0; i < 9; ++i) Ask({{{"tenant", "t1"}}});  // 10/s bucket: 9 used
+  std::string m = Metrics();
+  EXPECT_THAT(m, HasSubstr("keel_ratelimit_within_limit_total{rule=\"api.tenant_t1\"} 9\n"));
+  EXPECT_THAT(m, HasSubstr("keel_ratelimit_near_limit_total{rule=\"api.tenant_t1\"} 2\n"));  // 8 and 9 of 10
+  for (int t = 0; t < 20; ++t) Ask({{{"tenant", "x" + std::to_string(t)}}});
+  m = Metrics();
+  EXPECT_THAT(m, HasSubstr("keel_ratelimit_total_hits_total{rule=\"_other\"}"));
+  EXPECT_THAT(m, HasSubstr("keel_ratelimit_decision_seconds_count "));
+  EXPECT_THAT(m, HasSubstr("keel_ratelimit_store_entries "));
+}
+
+TEST_F(LimiterTest, InspectDoesNotConsumeAndResetRefills) {
+  Ask({{{"user", "i"}}}, 3);
+  std::vector<DescriptorEntry> e = {{"user", "i"}};
+  RateLimitOutput out;
+  ASSERT_TRUE(limiter_->Inspect("api", e, &out).ok());
+  EXPECT_EQ(out.statuses[0].limit_remaining, 0u);
+  ASSERT_TRUE(limiter_->Reset("api", e).ok());
+  ASSERT_TRUE(limiter_->Inspect("api", e, &out).ok());
+  EXPECT_EQ(out.statuses[0].limit_remaining, 3u);
+  std::vector<DescriptorEntry> none = {{"nope", "x"}};
+  EXPECT_EQ(limiter_->Reset("api", none).code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace keel::ratelimit
