@@ -12,6 +12,7 @@
 #include "lab_cli.h"
 #include "load_cli.h"
 #include "report_cli.h"
+#include "keel/ratelimit/service.h"
 #include "keel/services/hello.h"
 
 #ifndef KEEL_VERSION
@@ -26,6 +27,8 @@ std::map<std::string, keel::app::ServiceDef> Services() {
   std::map<std::string, keel::app::ServiceDef> services;
   auto hello = keel::services::HelloService();
   services.emplace(hello.name, hello);
+  auto ratelimit = keel::ratelimit::RateLimitService();
+  services.emplace(ratelimit.name, ratelimit);
   return services;
 }
 
@@ -68,6 +71,9 @@ int main(int argc, char** argv) {
   serve->add_option("--threads", flags.threads, "worker threads (http.threads)");
   serve->add_option("--log-level", flags.log_level, "debug|info|warn|error (log.level)");
   serve->add_option("--access-log", flags.access_log, "true|false: log every request (log.access)");
+  serve->add_option("--grpc", flags.grpc, "gRPC listen address HOST:PORT, for services that serve gRPC (grpc.listen)");
+  serve->add_option("--admin-token-file", flags.admin_token_file,
+                    "file holding the admin API's bearer token (admin.token_file)");
   serve->add_option("--set", flags.sets, "override any config key: --set http.idle_timeout=30s");
 
 

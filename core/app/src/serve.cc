@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "keel/obs/log.h"
@@ -55,6 +56,9 @@ StatusOr<config::Config> LoadServiceConfig(const ServiceDef& service, const Serv
   add("http.threads", flags.threads, "--threads");
   add("log.level", flags.log_level, "--log-level");
   add("log.access", flags.access_log, "--access-log");
+  add("grpc.listen", flags.grpc, "--grpc");
+  add("admin.token_file", flags.admin_token_file, "--admin-token-file");
+  options.foreign_keys = service.foreign_keys;
   for (const auto& kv : flags.sets) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -106,13 +110,25 @@ int Serve(const ServiceDef& service, const ServeFlags& flags) {
   RaiseFdLimit();
 
   net::Router router;
-  if (service.build) {
-    Status st = service.build(*cfg, router);
-    if (!st.ok()) {
-      obs::Log(obs::LogLevel::kError, "service failed to start",
-               {{"service", service.name}, {"error", st.message()}});
-      return 1;
+  std::unique_ptr<Sidecar> sidecar;
+  Status st = Status::Ok();
+  if (service.start) {
+    std::string file = flags.config_file;
+    if (file.empty() && std::getenv("KEEL_CONFIG")) file = std::getenv("KEEL_CONFIG");
+    auto started = service.start(*cfg, file, router);
+    if (started.ok()) {
+      sidecar = std::move(*started);
+    } else {
+      st = started.status();
     }
+  } else if (service.build) {
+    st = service.build(*cfg, router);
+  }
+  if (!st.ok()) {
+    obs::Log(obs::LogLevel::kError, "service failed to start",
+             {{"service", service.name}, {"error", st.message()}});
+    std::fprintf(stderr, "keel: error: %s\n", st.message().c_str());
+    return 1;
   }
   obs::Registry& registry = obs::DefaultRegistry();
   obs::RegisterProcessMetrics(registry);
@@ -122,6 +138,7 @@ int Serve(const ServiceDef& service, const ServeFlags& flags) {
     obs::Log(obs::LogLevel::kError, "cannot start", {{"service", service.name},
                                                      {"error", server.status().message()}});
     std::fprintf(stderr, "keel: error: %s\n", server.status().message().c_str());
+    if (sidecar) sidecar->Stop();
     return 1;
   }
   std::string addr = options.host + ":" + std::to_string((*server)->port());
@@ -129,6 +146,7 @@ int Serve(const ServiceDef& service, const ServeFlags& flags) {
     obs::Log(obs::LogLevel::kInfo, "listening",
              {{"service", service.name}, {"http", addr}, {"threads", options.threads}});
   });
+  if (sidecar) sidecar->Stop();
   return 0;
 }
 

@@ -146,6 +146,9 @@ StatusOr<Config> Config::Load(const Schema& schema, const LoadOptions& options) 
     if (!root.IsNull() && !root.IsMap()) {
       return InvalidArgument("config: " + options.file + ": top level must be a map of keys");
     }
+    for (const std::string& key : options.foreign_keys) {
+      if (root.IsMap()) root.remove(key);
+    }
     std::vector<std::pair<std::string, std::string>> flat;
     auto st = Flatten(root, "", &flat);
     if (!st.ok()) return InvalidArgument("config: " + st.message() + Where("file " + options.file));

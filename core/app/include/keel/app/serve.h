@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,15 @@
 
 namespace keel::app {
 
+// What a service runs beside its HTTP routes (a gRPC server, a file
+// watcher). Created by ServiceDef::start before the HTTP server binds;
+// Stop() is called after the HTTP server has drained.
+class Sidecar {
+ public:
+  virtual ~Sidecar() = default;
+  virtual void Stop() = 0;
+};
+
 struct ServiceDef {
   std::string name;
   std::string summary;
@@ -31,6 +41,14 @@ struct ServiceDef {
   std::function<void(config::Schema&)> add_keys;
   // Adds the service's routes; an error aborts startup with exit code 1.
   std::function<Status(const config::Config&, net::Router&)> build;
+  // Instead of `build`, for services that run more than routes: adds the
+  // routes and returns what must run beside them.
+  std::function<StatusOr<std::unique_ptr<Sidecar>>(const config::Config&, const std::string& config_file,
+                                                   net::Router&)>
+      start;
+  // Top-level keys of the config file in the service's own format (see
+  // config::LoadOptions::foreign_keys).
+  std::vector<std::string> foreign_keys;
 };
 
 // What the command line said; empty strings mean "not given".
@@ -40,6 +58,8 @@ struct ServeFlags {
   std::string threads;
   std::string log_level;
   std::string access_log;  // "true" / "false"
+  std::string grpc;        // HOST:PORT (grpc.listen), for services that serve gRPC
+  std::string admin_token_file;  // admin.token_file, for services with an admin API
   std::vector<std::string> sets;  // "key=value"
 };
 

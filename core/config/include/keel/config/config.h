@@ -66,6 +66,10 @@ struct LoadOptions {
   std::string file;                          // empty: no file
   std::map<std::string, std::string> env;    // usually from EnvFromProcess()
   std::vector<Override> overrides;           // flags, applied last in order
+  // Top-level keys of the file that belong to another format sharing it (a
+  // service's own rules, e.g. the rate limiter's `domain`/`descriptors`):
+  // skipped here, read by their owner.
+  std::vector<std::string> foreign_keys;
 };
 
 class Config {
