@@ -12,6 +12,7 @@
 #include "lab_cli.h"
 #include "load_cli.h"
 #include "report_cli.h"
+#include "keel/ratelimit/rule_config.h"
 #include "keel/ratelimit/service.h"
 #include "keel/services/hello.h"
 
@@ -79,6 +80,12 @@ int main(int argc, char** argv) {
 
   keel::load::LoadFlags load_flags;
   keel::cli::AddLoadCommand(app, load_flags);
+  CLI::App* ratelimit_cmd = app.add_subcommand("ratelimit", "Rate limiter tools: keel ratelimit validate FILE.");
+  ratelimit_cmd->require_subcommand(1);
+  CLI::App* validate = ratelimit_cmd->add_subcommand("validate", "Check a rules file and explain its errors.");
+  std::string rules_file;
+  validate->add_option("file", rules_file, "rules file (envoyproxy/ratelimit format + Keel's extensions)")->required();
+
   keel::lab::LabFlags lab_flags;
   keel::cli::AddLabCommand(app, lab_flags);
   keel::cli::ReportFlags report_flags;
@@ -126,6 +133,16 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("load")) return keel::load::RunLoadCommand(load_flags);
   if (app.got_subcommand("lab")) return keel::lab::RunLabCommand(lab_flags);
+  if (app.got_subcommand("ratelimit")) {
+    auto rules = keel::ratelimit::RuleConfig::Load(rules_file);
+    if (!rules.ok()) {
+      std::fprintf(stderr, "keel: error: %s\n", OneLine(rules.status().message()).c_str());
+      return kUsageError;
+    }
+    std::printf("%s: OK: %zu domain(s), %zu rule(s)\n", rules_file.c_str(), (*rules)->domains().size(),
+                (*rules)->rule_count());
+    return 0;
+  }
   if (app.got_subcommand("report")) return keel::cli::RunReportCommand(report_flags);
   if (app.got_subcommand("chaos")) return keel::chaos::RunChaosCommand(chaos_flags);
   if (app.got_subcommand("serve")) {
