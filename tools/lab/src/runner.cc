@@ -157,6 +157,7 @@ class Run {
   std::vector<LoadRun> loads_;
   std::vector<FaultRun> faults_;
   std::vector<Json> events_;  // unplanned: a process that exited on its own
+  std::vector<std::unique_ptr<Child>> commands_;  // kCommand faults, stopped at the end
   Clock::time_point t0_ = Clock::now();
   std::int64_t t0_unix_ms_ = UnixMs();
 };
@@ -251,6 +252,17 @@ void Run::StepFault(FaultRun& f) {
         return;
       }
       Say("fault '" + spec.name + "' on");
+    } else if (spec.kind == FaultSpec::Kind::kCommand) {
+      // Runs in the background; its output goes to logs/fault-N.log. An
+      // instant event: it is done once started.
+      auto child = Child::Start(spec.command, {}, (out_ / "logs" / ("fault-" + f.toxic_name + ".log")).string());
+      if (!child.ok()) {
+        f.note = child.status().message();
+      } else {
+        commands_.push_back(std::move(*child));
+      }
+      f.state = FaultRun::State::kDone;
+      Say("fault '" + spec.name + "': ran " + spec.command[0] + (f.note.empty() ? "" : ": " + f.note));
     } else {
       for (Proc& p : procs_) {
         if (p.spec->name != spec.process) continue;
@@ -317,6 +329,7 @@ void Run::StopAll() {
     if (l.child) l.child->Stop(SIGKILL, Duration(0));
   }
   for (FaultRun& f : faults_) EndFault(f);
+  for (auto& c : commands_) c->Stop(SIGTERM, std::chrono::seconds(2));
   for (auto it = procs_.rbegin(); it != procs_.rend(); ++it) {
     if (!it->child) continue;
     if (it->child->Running()) it->child->Signal(SIGCONT);  // a stopped process cannot handle TERM
@@ -362,7 +375,11 @@ Status Run::WriteOutputs(RunOutcome* outcome) {
     if (f.state == FaultRun::State::kPending) continue;
     Json detail = {{"note", f.note}};
     std::string kind = "toxic", target;
-    if (f.spec->kind == FaultSpec::Kind::kToxic) {
+    if (f.spec->kind == FaultSpec::Kind::kCommand) {
+      kind = "command";
+      target = f.spec->command[0];
+      detail["command"] = f.spec->command;
+    } else if (f.spec->kind == FaultSpec::Kind::kToxic) {
       target = f.spec->proxy;
       detail["type"] = f.spec->toxic_type;
       detail["stream"] = f.spec->stream;
@@ -377,7 +394,7 @@ Status Run::WriteOutputs(RunOutcome* outcome) {
                       {"kind", kind},
                       {"target", target},
                       {"start_s", f.start_s},
-                      {"end_s", f.end_s >= 0 ? Json(f.end_s) : Json(nullptr)},
+                      {"end_s", f.end_s >= 0 && f.spec->kind != FaultSpec::Kind::kCommand ? Json(f.end_s) : Json(nullptr)},
                       {"detail", detail}});
   }
   for (const Json& e : events_) faults.push_back(e);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -61,6 +62,8 @@ class Parser {
         out += ph_->keel;
       } else if (name == "out") {
         out += ph_->out;
+      } else if (name == "scenario_dir") {
+        out += ph_->scenario_dir;
       } else if (name.rfind("port:", 0) == 0 && name.size() > 5) {
         auto [it, inserted] = ph_->ports.try_emplace(name.substr(5), 0);
         if (inserted) {
@@ -78,7 +81,7 @@ class Parser {
         out += it->second;
       } else {
         return Fail(where, "unknown placeholder '{{" + name +
-                               "}}' (known: keel, out, port:NAME, dir:NAME)");
+                               "}}' (known: keel, out, scenario_dir, port:NAME, dir:NAME)");
       }
       pos = close + 2;
     }
@@ -280,7 +283,7 @@ Status Parser::Load(const YAML::Node& node, const std::string& where, LoadSpec* 
 }
 
 Status Parser::Fault(const YAML::Node& node, const std::string& where, FaultSpec* f) {
-  KEEL_TRY(Keys(node, where, {"name", "at", "duration", "toxic", "kill", "signal", "restart_after"}));
+  KEEL_TRY(Keys(node, where, {"name", "at", "duration", "toxic", "kill", "signal", "restart_after", "command"}));
   if (!node["at"]) return Fail(where + ".at", "required");
   KEEL_ASSIGN(f->at, Dur(node["at"], where + ".at"));
   if (node["duration"]) {
@@ -288,7 +291,9 @@ Status Parser::Fault(const YAML::Node& node, const std::string& where, FaultSpec
     KEEL_ASSIGN(d, Dur(node["duration"], where + ".duration"));
     f->duration = d;
   }
-  if (node["toxic"] && node["kill"]) return Fail(where, "give toxic or kill, not both");
+  if ((node["toxic"] ? 1 : 0) + (node["kill"] ? 1 : 0) + (node["command"] ? 1 : 0) > 1) {
+    return Fail(where, "give one of toxic, kill, command");
+  }
   if (const YAML::Node t = node["toxic"]) {
     f->kind = FaultSpec::Kind::kToxic;
     const std::string w = where + ".toxic";
@@ -331,13 +336,19 @@ Status Parser::Fault(const YAML::Node& node, const std::string& where, FaultSpec
       f->restart_after = d;
     }
     if (f->duration) return Fail(where + ".duration", "a kill lasts until restart_after");
+  } else if (node["command"]) {
+    f->kind = FaultSpec::Kind::kCommand;
+    KEEL_ASSIGN(f->command, StringList(node["command"], where + ".command"));
+    if (f->duration) return Fail(where + ".duration", "a command is an instant event");
   } else {
-    return Fail(where, "give toxic or kill");
+    return Fail(where, "give toxic, kill or command");
   }
   if (node["name"]) {
     KEEL_ASSIGN(f->name, String(node["name"], where + ".name"));
   } else {
-    f->name = f->kind == FaultSpec::Kind::kToxic ? f->toxic_type + " on " + f->proxy : "kill " + f->process;
+    f->name = f->kind == FaultSpec::Kind::kToxic  ? f->toxic_type + " on " + f->proxy
+              : f->kind == FaultSpec::Kind::kKill ? "kill " + f->process
+                                                  : "run " + f->command[0];
   }
   return Status::Ok();
 }
@@ -460,6 +471,7 @@ StatusOr<Scenario> Parser::Parse(const YAML::Node& root) {
     const FaultSpec& f = s.faults[i];
     const std::string w = "faults[" + std::to_string(i) + "]";
     if (f.at >= end) return Fail(w + ".at", "after the last load ends (" + FormatDuration(end) + ")");
+    if (f.kind == FaultSpec::Kind::kCommand) continue;
     if (f.kind == FaultSpec::Kind::kToxic) {
       const bool known = std::any_of(s.proxies.begin(), s.proxies.end(),
                                      [&](const ProxySpec& p) { return p.name == f.proxy; });
@@ -506,6 +518,8 @@ StatusOr<Scenario> ParseScenario(const std::string& yaml, Placeholders* placehol
 StatusOr<Scenario> LoadScenario(const std::string& path, Placeholders* placeholders) {
   std::ifstream in(path);
   if (!in) return InvalidArgument("cannot read scenario '" + path + "'");
+  std::error_code ec;
+  placeholders->scenario_dir = std::filesystem::absolute(path, ec).parent_path().string();
   std::stringstream text;
   text << in.rdbuf();
   auto s = ParseScenario(text.str(), placeholders);

@@ -45,14 +45,14 @@ alerting:
 StatusOr<Scenario> Parse(const std::string& yaml, Placeholders* ph = nullptr) {
   static Placeholders scratch;
   if (!ph) {
-    scratch = Placeholders{"/bin/keel", "/tmp/out", {}, {}};
+    scratch = Placeholders{"/bin/keel", "/tmp/out", "", {}, {}};
     ph = &scratch;
   }
   return ParseScenario(yaml, ph);
 }
 
 TEST(ScenarioTest, ParsesEveryPart) {
-  Placeholders ph{"/bin/keel", "/tmp/out", {}, {}};
+  Placeholders ph{"/bin/keel", "/tmp/out", "", {}, {}};
   auto s = ParseScenario(kHello, &ph);
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->name, "hello");
@@ -79,7 +79,7 @@ TEST(ScenarioTest, ParsesEveryPart) {
 }
 
 TEST(ScenarioTest, SamePortNameGetsTheSamePortAndDifferentNamesDiffer) {
-  Placeholders ph{"/bin/keel", "/tmp/out", {}, {}};
+  Placeholders ph{"/bin/keel", "/tmp/out", "", {}, {}};
   auto s = ParseScenario(kHello, &ph);
   ASSERT_TRUE(s.ok()) << s.status().message();
   ASSERT_EQ(ph.ports.size(), 3u);
@@ -91,7 +91,7 @@ TEST(ScenarioTest, SamePortNameGetsTheSamePortAndDifferentNamesDiffer) {
 }
 
 TEST(ScenarioTest, DirPlaceholderLivesUnderOut) {
-  Placeholders ph{"/bin/keel", "/tmp/out", {}, {}};
+  Placeholders ph{"/bin/keel", "/tmp/out", "", {}, {}};
   auto s = ParseScenario(R"(
 name: x
 processes: [{name: db, command: [redis-server, --dir, "{{dir:redis}}"]}]
@@ -122,7 +122,7 @@ TEST(ScenarioTest, ErrorsNameTheField) {
       {"name: x\nfaults: [{at: 20s, kill: ghost}]\n", "faults[0].at: after the last load ends (10s)"},
       {"name: x\nfaults: [{at: 1s, toxic: {proxy: p, type: latency}}]\n", "faults[0].toxic.proxy: no proxy named 'p'"},
       {"name: x\nfaults: [{at: 1s, toxic: {proxy: p, type: lag}}]\n", "faults[0].toxic.type: unknown toxic 'lag'"},
-      {"name: x\nfaults: [{at: 1s}]\n", "faults[0]: give toxic or kill"},
+      {"name: x\nfaults: [{at: 1s}]\n", "faults[0]: give toxic, kill or command"},
       {"name: x\nprocesses: [{name: p, command: ['{{prot:x}}']}]\n", "unknown placeholder '{{prot:x}}'"},
       {"name: x\nprocesses: [{name: p}]\n", "processes[0].command: required"},
       {"name: x\nproxies: [{name: p, listen: a, upstream: b}]\n", "chaos: required when proxies are declared"},
@@ -141,8 +141,24 @@ TEST(ScenarioTest, ErrorsNameTheField) {
   }
 }
 
+TEST(ScenarioTest, CommandFaultIsAnInstantEventWithPlaceholders) {
+  Placeholders ph{"/bin/keel", "/tmp/out", "/repo/lab", {}, {}};
+  auto s = ParseScenario(R"(
+name: x
+loads: [{name: l, target: "http://127.0.0.1:1/", duration: 10s}]
+faults: [{at: 5s, name: reload, command: [cp, "{{scenario_dir}}/v2.yaml", "{{dir:rl}}/rules.yaml"]}]
+)", &ph);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->faults[0].kind, FaultSpec::Kind::kCommand);
+  EXPECT_EQ(s->faults[0].command, (std::vector<std::string>{"cp", "/repo/lab/v2.yaml", "/tmp/out/data/rl/rules.yaml"}));
+  auto bad = ParseScenario("name: x\nloads: [{name: l, target: t, duration: 10s}]\n"
+                           "faults: [{at: 1s, duration: 2s, command: [true]}]\n", &ph);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("faults[0].duration: a command is an instant event"));
+}
+
 TEST(ScenarioTest, LoadScenarioNamesTheFile) {
-  Placeholders ph{"/bin/keel", "/tmp/out", {}, {}};
+  Placeholders ph{"/bin/keel", "/tmp/out", "", {}, {}};
   auto s = LoadScenario("/nonexistent/scenario.yaml", &ph);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("/nonexistent/scenario.yaml"));

@@ -15,6 +15,7 @@
 //     - {name: availability, objective: 99%}
 //
 // Placeholders in strings: {{keel}} (this binary), {{out}} (the output dir),
+// {{scenario_dir}} (the directory of the scenario file),
 // {{port:NAME}} (a free loopback port, the same for every use of NAME) and
 // {{dir:NAME}} (OUT/data/NAME, created before anything starts).
 //
@@ -71,7 +72,7 @@ struct LoadSpec {
 };
 
 struct FaultSpec {
-  enum class Kind { kToxic, kKill };
+  enum class Kind { kToxic, kKill, kCommand };
   std::string name;
   Kind kind = Kind::kToxic;
   Duration at{};
@@ -84,6 +85,8 @@ struct FaultSpec {
   std::string process;
   int signal = 9;
   std::optional<Duration> restart_after;
+  // kCommand: run once at `at` (e.g. swap a config file); an instant event.
+  std::vector<std::string> command;
 };
 
 struct SloSpec {
@@ -122,6 +125,7 @@ struct Scenario {
 struct Placeholders {
   std::string keel;
   std::string out;
+  std::string scenario_dir;  // set by LoadScenario
   std::map<std::string, int> ports;
   std::map<std::string, std::string> dirs;
 };
