@@ -156,6 +156,13 @@ class RateLimitReloadTest(unittest.TestCase):
         with KeelServer(service="ratelimit", config=RULES, args=["--grpc", "127.0.0.1:0"]) as server:
             self.assertEqual(server.request("GET", "/v1/config")[0], 404)
 
+    def test_one_file_holds_keel_keys_and_rules(self):
+        with KeelServer(service="ratelimit", config="ratelimit:\n  max_keys: 1000\n" + RULES,
+                        args=["--grpc", "127.0.0.1:0"]) as server:
+            self.assertEqual(server.request("POST", "/json", body=body())[0], 200)
+            # The cap came from the same file (the default is 1,000,000 keys).
+            self.assertLess(server.metrics().value("keel_ratelimit_store_capacity"), 10000)
+
     def test_bad_rules_at_start_exit_1_naming_the_problem(self):
         path = write_temp("domain: api\ndescriptors:\n  - {key: user, rate_limit: {unit: second}}\n")
         try:

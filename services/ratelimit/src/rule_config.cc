@@ -218,7 +218,8 @@ StatusOr<std::shared_ptr<const RuleConfig>> RuleConfig::Parse(const std::string&
       if (doc.IsNull()) continue;
       const std::string where = docs.size() > 1 ? "document " + std::to_string(i + 1) : "";
       auto at = [&](const std::string& key) { return where.empty() ? key : where + "." + key; };
-      if (Status s = parser.Keys(doc, where.empty() ? "top level" : where, {"domain", "descriptors", "fail_mode"}); !s.ok()) {
+      if (Status s = parser.Keys(doc, where.empty() ? "top level" : where, {"domain", "descriptors", "fail_mode", "http", "grpc", "admin", "ratelimit", "log"});
+          !s.ok()) {
         return s;
       }
       if (doc["fail_mode"]) {

@@ -195,6 +195,13 @@ TEST(RuleConfigTest, ZeroRequestsPerUnitDeniesEverythingAndHasNoLimit) {
   EXPECT_FALSE(r->limits[0].limit.has_value());
 }
 
+TEST(RuleConfigTest, SkipsKeelSectionsSharingTheFile) {
+  auto cfg = Must("http: {listen: 127.0.0.1:0}\nratelimit: {max_keys: 10}\ndomain: d\n"
+                  "descriptors:\n  - {key: a, rate_limit: {unit: second, requests_per_unit: 1}}\n");
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->rule_count(), 1u);
+}
+
 TEST(RuleConfigTest, KeepsTheTextForTheAdminApi) {
   auto cfg = Must(kConfig);
   EXPECT_EQ(cfg->text(), kConfig);

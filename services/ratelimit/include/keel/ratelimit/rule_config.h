@@ -18,7 +18,8 @@
 //
 // Several domains go in one file as YAML documents separated by `---`; a
 // top-level `fail_mode: open|closed|local` (for external stores) may sit in
-// any document. Matching follows envoyproxy/ratelimit exactly: per entry,
+// any document; Keel's own sections (http, grpc, admin, ratelimit, log) may
+// share the file and are skipped here. Matching follows envoyproxy/ratelimit exactly: per entry,
 // "key_value" first, then a wildcard value prefix, then the bare key (any
 // value); a limit applies only when the descriptor's last entry lands on a
 // rule that has one. Units and algorithms are keel::ratelimit's (limit.h);
