@@ -164,6 +164,22 @@ class LabTest(unittest.TestCase):
         self.assertTrue(self.read("run.json")["interrupted"])
         self.assertEqual(self.children(), [])
 
+    def test_data_dirs_exist_before_processes_start_and_commands_run(self):
+        extra = ("  - name: writer\n"
+                 "    command: [sh, -c, 'echo hi > \"$0\"/marker; exec sleep 30', \"{{dir:writer}}\"]\n"
+                 f"    env: {{KEEL_LAB_MARKER: \"{self.marker}\"}}\n")
+        faults = "  - {name: touch, at: 1s, command: [touch, \"{{dir:writer}}/touched\"]}\n"
+        p = self.lab(scenario("dirs", self.marker, stages="3s@100", faults=faults, extra_process=extra))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        data = os.path.join(self.out(), "data", "writer")
+        with open(os.path.join(data, "marker")) as f:
+            self.assertEqual(f.read(), "hi\n")
+        self.assertTrue(os.path.exists(os.path.join(data, "touched")))
+        faults = self.read("faults.json")
+        self.assertEqual(faults[0]["kind"], "command")
+        self.assertIsNone(faults[0]["end_s"])
+        self.assertEqual(self.children(), [])
+
     def test_bad_scenarios_exit_2_with_one_line(self):
         cases = {
             "name: x\nloads: [{name: l, target: t, duration: soon}]\n": "loads[0].duration: invalid duration 'soon'",

@@ -96,7 +96,8 @@ int RunLabCommand(const LabFlags& flags) {
   struct sigaction old_int {}, old_term {};
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
-  RunOptions opts{out.string(), ph.keel, &g_interrupted, &std::cerr};
+  RunOptions opts{out.string(), ph.keel, &g_interrupted, &std::cerr, {}};
+  for (const auto& [name, dir] : ph.dirs) opts.data_dirs.push_back(dir);
   auto outcome = RunScenario(*scenario, opts);
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);

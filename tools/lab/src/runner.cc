@@ -429,6 +429,10 @@ StatusOr<RunOutcome> Run::Go() {
     fs::create_directories(out_ / sub, ec);
     if (ec) return Unavailable("cannot create '" + (out_ / sub).string() + "': " + ec.message());
   }
+  for (const std::string& dir : o_.data_dirs) {
+    fs::create_directories(dir, ec);
+    if (ec) return Unavailable("cannot create '" + dir + "': " + ec.message());
+  }
   for (const ProcessSpec& p : s_.processes) procs_.push_back({&p, nullptr});
   for (const LoadSpec& l : s_.loads) loads_.push_back({&l, nullptr});
   for (std::size_t i = 0; i < s_.faults.size(); ++i) {

@@ -32,6 +32,7 @@ struct RunOptions {
   std::string keel;                                  // the binary to run `keel load` with
   const std::atomic<bool>* interrupted = nullptr;    // set (e.g. by SIGINT) to stop early
   std::ostream* progress = nullptr;                  // one line per step, when set
+  std::vector<std::string> data_dirs;                // {{dir:NAME}} paths, created first
 };
 
 struct RunOutcome {
