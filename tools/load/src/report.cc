@@ -2,12 +2,12 @@
 
 #include <cinttypes>
 #include <cmath>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "keel/base/format.h"
 #include "keel/base/units.h"
 
 namespace keel::load {
@@ -31,18 +31,10 @@ double Ms(int64_t micros) { return static_cast<double>(micros) / kMicrosPerMilli
 // Mean and stdev are fractional µs; JSON keeps them to the µs like the rest.
 double MsRounded(double micros) { return std::round(micros) / kMicrosPerMilli; }
 
-__attribute__((format(printf, 1, 2))) std::string Format(const char* fmt, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buf, sizeof(buf), fmt, args);
-  va_end(args);
-  return buf;
-}
 
 // Shortest of "%.3f" without trailing zeros: 10 -> "10", 12.5 -> "12.5".
 std::string Compact(double v) {
-  std::string s = Format("%.3f", v);
+  std::string s = StrFormat("%.3f", v);
   while (s.back() == '0') s.pop_back();
   if (s.back() == '.') s.pop_back();
   return s;
@@ -60,18 +52,18 @@ Json LatencyJson(const obs::LatencyHistogram& h) {
 }
 
 std::string LatencyTable(const RunResult& r) {
-  std::string out = Format("  %-14s %12s %12s\n", "Latency (ms)", "corrected", "uncorrected");
+  std::string out = StrFormat("  %-14s %12s %12s\n", "Latency (ms)", "corrected", "uncorrected");
   for (const PercentileRow& row : kPercentiles) {
-    out += Format("    %-12s %12.3f %12.3f\n", row.label,
+    out += StrFormat("    %-12s %12.3f %12.3f\n", row.label,
                   Ms(r.corrected.ValueAtPercentile(row.percentile)),
                   Ms(r.uncorrected.ValueAtPercentile(row.percentile)));
   }
-  out += Format("    %-12s %12.3f %12.3f\n", "max", Ms(r.corrected.max()), Ms(r.uncorrected.max()));
-  out += Format("    %-12s %12.3f %12.3f\n", "mean", r.corrected.mean() / kMicrosPerMilli,
+  out += StrFormat("    %-12s %12.3f %12.3f\n", "max", Ms(r.corrected.max()), Ms(r.uncorrected.max()));
+  out += StrFormat("    %-12s %12.3f %12.3f\n", "mean", r.corrected.mean() / kMicrosPerMilli,
                 r.uncorrected.mean() / kMicrosPerMilli);
-  out += Format("    %-12s %12.3f %12.3f\n", "stdev", r.corrected.stddev() / kMicrosPerMilli,
+  out += StrFormat("    %-12s %12.3f %12.3f\n", "stdev", r.corrected.stddev() / kMicrosPerMilli,
                 r.uncorrected.stddev() / kMicrosPerMilli);
-  out += Format("    %-12s %12" PRId64 " %12" PRId64 "\n", "samples", r.corrected.total_count(),
+  out += StrFormat("    %-12s %12" PRId64 " %12" PRId64 "\n", "samples", r.corrected.total_count(),
                 r.uncorrected.total_count());
   return out;
 }
@@ -81,10 +73,10 @@ std::string SloLines(const RunResult& r) {
   std::string out = "  SLOs\n";
   for (const SloResult& slo : r.slos) {
     const std::string& unit = slo.unit;
-    out += Format("    %s  %-16s measured %.3f%s", slo.passed ? "PASS" : "FAIL", slo.bound.c_str(),
+    out += StrFormat("    %s  %-16s measured %.3f%s", slo.passed ? "PASS" : "FAIL", slo.bound.c_str(),
                   slo.measured, unit.c_str());
     if (slo.window_breached) {
-      out += Format("; breached in window [%s s, %s s): measured %.3f%s",
+      out += StrFormat("; breached in window [%s s, %s s): measured %.3f%s",
                     Compact(slo.window_start).c_str(), Compact(slo.window_end).c_str(),
                     slo.window_measured, unit.c_str());
     }
@@ -97,34 +89,34 @@ std::string SloLines(const RunResult& r) {
 
 std::string HumanSummary(const RunResult& r) {
   std::string out = "keel load " + r.url + "\n";
-  out += Format("  %-16s %s, %d threads, %d connections\n", "Mode",
+  out += StrFormat("  %-16s %s, %d threads, %d connections\n", "Mode",
                 r.open_loop ? "open loop" : "closed loop", r.threads, r.connections);
-  out += Format("  %-16s %.3f s\n", "Duration", r.duration_s);
+  out += StrFormat("  %-16s %.3f s\n", "Duration", r.duration_s);
   if (r.open_loop) {
-    out += Format("  %-16s %.2f req/s\n", "Requested rate", r.requested_rate);
+    out += StrFormat("  %-16s %.2f req/s\n", "Requested rate", r.requested_rate);
   } else {
-    out += Format("  %-16s %s\n", "Requested rate", "n/a (closed loop)");
+    out += StrFormat("  %-16s %s\n", "Requested rate", "n/a (closed loop)");
   }
-  out += Format("  %-16s %.2f req/s", "Achieved rate", r.achieved_rate);
+  out += StrFormat("  %-16s %.2f req/s", "Achieved rate", r.achieved_rate);
   if (r.open_loop && r.requested_rate > 0) {
-    out += Format(" (%.1f%% of requested)", 100.0 * r.achieved_rate / r.requested_rate);
+    out += StrFormat(" (%.1f%% of requested)", 100.0 * r.achieved_rate / r.requested_rate);
   }
   out += '\n';
   out +=
-      Format("  %-16s %" PRIu64 " sent, %" PRIu64 " completed\n", "Requests", r.sent, r.completed);
+      StrFormat("  %-16s %" PRIu64 " sent, %" PRIu64 " completed\n", "Requests", r.sent, r.completed);
 
   const std::uint64_t total_errors = r.total_errors();
-  out += Format("  %-16s %" PRIu64, "Errors", total_errors);
+  out += StrFormat("  %-16s %" PRIu64, "Errors", total_errors);
   if (r.sent > 0) {
-    out += Format(" (%.2f%% of sent)",
+    out += StrFormat(" (%.2f%% of sent)",
                   100.0 * static_cast<double>(total_errors) / static_cast<double>(r.sent));
   }
   for (int k = 0; k < kErrorKinds; ++k) {
-    out += Format("%s %s %" PRIu64, k == 0 ? ":" : ",", ErrorKindName(static_cast<ErrorKind>(k)),
+    out += StrFormat("%s %s %" PRIu64, k == 0 ? ":" : ",", ErrorKindName(static_cast<ErrorKind>(k)),
                   r.errors[static_cast<size_t>(k)]);
   }
   out += '\n';
-  out += Format("  %-16s %" PRIu64 " requests waited for a connection, max depth %" PRIu64
+  out += StrFormat("  %-16s %" PRIu64 " requests waited for a connection, max depth %" PRIu64
                 ", %" PRIu64 " not sent\n",
                 "Backlog", r.backlog_requests, r.backlog_max, r.not_sent);
   // Below 90% the target (or this generator) did not keep up, and the
@@ -209,7 +201,7 @@ void WriteTimeseries(const RunResult& r, std::ostream& out) {
   for (std::int64_t us : r.count_within_us) out << "," << WithinColumn(us);
   out << "\n";
   for (const SecondRow& s : r.seconds) {
-    out << Format("%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f,true,%" PRIu64, s.t,
+    out << StrFormat("%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f,true,%" PRIu64, s.t,
                   s.sent, s.completed, s.errors, s.p50_us / kMicrosPerMilli,
                   s.p99_us / kMicrosPerMilli, s.p999_us / kMicrosPerMilli, s.ok);
     for (std::size_t i = 0; i < r.count_within_us.size(); ++i) {

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cinttypes>
-#include <cstdarg>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "keel/base/format.h"
 #include "web_assets.h"
 
 namespace keel::labreport {
@@ -14,18 +14,10 @@ namespace {
 
 using Json = nlohmann::json;
 
-__attribute__((format(printf, 1, 2))) std::string Format(const char* fmt, ...) {
-  char buf[256];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buf, sizeof(buf), fmt, args);
-  va_end(args);
-  return buf;
-}
 
 // Up to `digits` decimals without trailing zeros: 99.900 -> "99.9".
 std::string Compact(double v, int digits = 3) {
-  std::string s = Format("%.*f", digits, v);
+  std::string s = StrFormat("%.*f", digits, v);
   if (s.find('.') == std::string::npos) return s;
   while (s.back() == '0') s.pop_back();
   if (s.back() == '.') s.pop_back();
@@ -38,8 +30,8 @@ std::string Ms(double ms) { return Compact(ms, 3) + " ms"; }
 
 std::string Td(const std::string& escaped, const char* cls = nullptr, int rowspan = 1) {
   std::string out = "<td";
-  if (cls) out += Format(" class=\"%s\"", cls);
-  if (rowspan > 1) out += Format(" rowspan=\"%d\"", rowspan);
+  if (cls) out += StrFormat(" class=\"%s\"", cls);
+  if (rowspan > 1) out += StrFormat(" rowspan=\"%d\"", rowspan);
   return out + ">" + escaped + "</td>";
 }
 
@@ -126,7 +118,7 @@ std::string SloTable(const LabRun& run) {
     const std::string lead =
         Td(name, nullptr, rows) + Td(Percent(slo.objective), "num", rows) +
         Td(Percent(slo.measured), "num", rows) +
-        Td(Format("%" PRIu64 " / %" PRIu64, slo.good, slo.total), "num", rows) +
+        Td(StrFormat("%" PRIu64 " / %" PRIu64, slo.good, slo.total), "num", rows) +
         Td(Percent(slo.budget_consumed, 1), slo.budget_consumed > 1 ? "num fail-cell" : "num",
            rows);
     if (slo.windows.empty()) {
@@ -171,7 +163,7 @@ std::string LoadTables(const LabRun& run) {
     if (s.requested_rate && *s.requested_rate > 0) {
       achieved += " (" + Percent(s.achieved_rate / *s.requested_rate, 1) + ")";
     }
-    std::string errors = Format("%" PRIu64, s.errors);
+    std::string errors = StrFormat("%" PRIu64, s.errors);
     if (s.sent > 0) {
       errors += " (" + Percent(static_cast<double>(s.errors) / static_cast<double>(s.sent), 2) + ")";
     }
@@ -180,7 +172,7 @@ std::string LoadTables(const LabRun& run) {
         "<th>Sent</th><th>Completed</th><th>Errors</th><th>p50</th><th>p99</th><th>p99.9</th>"
         "<th>max</th><th>Duration</th></tr>\n<tr>" +
         Td(HtmlEscape(requested), "num") + Td(HtmlEscape(achieved), "num") +
-        Td(Format("%" PRIu64, s.sent), "num") + Td(Format("%" PRIu64, s.completed), "num") +
+        Td(StrFormat("%" PRIu64, s.sent), "num") + Td(StrFormat("%" PRIu64, s.completed), "num") +
         Td(HtmlEscape(errors), s.errors > 0 ? "num fail-cell" : "num") +
         Td(HtmlEscape(Ms(s.p50_ms)), "num") + Td(HtmlEscape(Ms(s.p99_ms)), "num") +
         Td(HtmlEscape(Ms(s.p999_ms)), "num") + Td(HtmlEscape(Ms(s.max_ms)), "num") +
@@ -201,7 +193,7 @@ std::string FaultTable(const LabRun& run) {
       if (f.kind == k) swatch = k;
     }
     out += "<tr>" +
-           Td(Format("<span class=\"swatch %s\"></span>", swatch) + HtmlEscape(f.name)) +
+           Td(StrFormat("<span class=\"swatch %s\"></span>", swatch) + HtmlEscape(f.name)) +
            Td(HtmlEscape(f.kind)) + Td(HtmlEscape(f.target)) +
            Td(HtmlEscape(Seconds(f.start_s)), "num") +
            Td(f.end_s ? HtmlEscape(Seconds(*f.end_s)) : "<span class=\"muted\">instant</span>",
@@ -247,7 +239,7 @@ std::string RenderHtml(const LabRun& run) {
          "</code>. Shaded bands are fault windows; dashed lines are instant faults.</p>\n";
   out += "<h2>Charts</h2>\n";
   for (const char* id : {"chart-throughput", "chart-errors", "chart-latency"}) {
-    out += Format("<div class=\"chart\" id=\"%s\"></div>\n", id);
+    out += StrFormat("<div class=\"chart\" id=\"%s\"></div>\n", id);
   }
   if (!run.cpu.empty()) out += "<div class=\"chart\" id=\"chart-cpu\"></div>\n";
   out += "<h2>SLOs</h2>\n" + SloTable(run);
