@@ -302,6 +302,8 @@ StatusOr<std::vector<LoadSecond>> ParseTimeseriesCsv(const std::string& text,
     }
     idx[c] = it->second;
   }
+  std::optional<size_t> over_limit_col;  // written by `keel load rls://`
+  if (auto it = column.find("over_limit"); it != column.end()) over_limit_col = it->second;
   std::vector<LoadSecond> rows;
   for (size_t n = 1; n < lines.size(); ++n) {
     if (lines[n].empty()) continue;
@@ -323,6 +325,13 @@ StatusOr<std::vector<LoadSecond>> ParseTimeseriesCsv(const std::string& text,
         return InvalidArgument(at + "column '" + kRequiredColumns[c] + "' is not a number: '" +
                                std::string(field) + "'");
       }
+    }
+    if (over_limit_col) {
+      std::uint64_t count = 0;
+      if (!ParseNumber(f[*over_limit_col], count)) {
+        return InvalidArgument(at + "column 'over_limit' is not a number: '" + std::string(f[*over_limit_col]) + "'");
+      }
+      row.over_limit = count;
     }
     row.t = offset_s + t;
     rows.push_back(row);

@@ -76,8 +76,11 @@ Json ChartData(const LabRun& run) {
   for (const Load& l : run.loads) {
     Json t = Json::array(), sent = Json::array(), completed = Json::array(),
          error_pct = Json::array(), p50 = Json::array(), p99 = Json::array(),
-         p999 = Json::array();
+         p999 = Json::array(), over_limit = Json::array();
+    bool has_over_limit = false;
     for (const LoadSecond& s : l.seconds) {
+      over_limit.push_back(s.over_limit ? Json(*s.over_limit) : Json(nullptr));
+      has_over_limit |= s.over_limit.has_value();
       t.push_back(s.t);
       sent.push_back(s.sent);
       completed.push_back(s.completed);
@@ -90,6 +93,7 @@ Json ChartData(const LabRun& run) {
     }
     loads.push_back({{"name", l.name}, {"t", t}, {"sent", sent}, {"completed", completed},
                      {"error_pct", error_pct}, {"p50", p50}, {"p99", p99}, {"p999", p999}});
+    if (has_over_limit) loads.back()["over_limit"] = over_limit;
   }
   Json faults = Json::array();
   for (const Fault& f : run.faults) {

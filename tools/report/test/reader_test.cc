@@ -116,6 +116,23 @@ TEST_F(LabreportReaderTest, CsvRowWithWrongFieldCountIsRejected) {
   EXPECT_NE(ErrorOf().find("main.csv:2: expected 7 fields, got 3"), std::string::npos);
 }
 
+TEST_F(LabreportReaderTest, ReadsOverLimitWhenTheLoadWasRls) {
+  auto rows = ParseTimeseriesCsv("t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected,ok,over_limit\n"
+                                 "1.000,100,100,0,0.5,2.0,3.5,true,100,7\n",
+                                 "rls.csv", 2.0);
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].over_limit, 7u);
+  EXPECT_DOUBLE_EQ((*rows)[0].t, 3.0);
+  auto http = ParseTimeseriesCsv("t,sent,completed,errors,p50_ms,p99_ms,p999_ms\n1,2,2,0,1,1,1\n", "h.csv", 0);
+  ASSERT_TRUE(http.ok());
+  EXPECT_FALSE((*http)[0].over_limit.has_value());
+  auto bad = ParseTimeseriesCsv("t,sent,completed,errors,p50_ms,p99_ms,p999_ms,over_limit\n1,2,2,0,1,1,1,x\n",
+                                "b.csv", 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("column 'over_limit' is not a number"), std::string::npos);
+}
+
 TEST_F(LabreportReaderTest, ReadsLoadSummary) {
   Write("load/main.json", R"({"schema_version":1,"mode":"open","duration_s":30,
     "requested_rate":1000,"achieved_rate":998.5,"sent":30000,"completed":29950,

@@ -91,7 +91,7 @@
     const out = [];
     data.loads.forEach((l, i) => {
       const color = palette[i % palette.length];
-      fields.forEach(([key, suffix, dash, alpha]) => out.push({
+      fields.filter(([key]) => Array.isArray(l[key])).forEach(([key, suffix, dash, alpha]) => out.push({
         load: l, values: l[key], label: `${l.name} ${suffix}`, dash,
         color: alpha ? color + alpha : color,
       }));
@@ -100,7 +100,8 @@
   };
 
   chart("chart-throughput", "Throughput", "requests/s", loadSeries([
-    ["completed", "completed/s", undefined, ""], ["sent", "sent/s", [5, 4], "99"]]), {});
+    ["completed", "completed/s", undefined, ""], ["sent", "sent/s", [5, 4], "99"],
+    ["over_limit", "over limit/s", [1, 3], "cc"]]), {});
   chart("chart-errors", "Error rate", "% of sent", loadSeries([["error_pct", "errors %", undefined, ""]]), {});
   chart("chart-latency", "Latency (corrected)", "ms (log)", loadSeries([
     ["p50", "p50", [2, 3], "99"], ["p99", "p99", undefined, ""], ["p999", "p99.9", [8, 3], "cc"]]), { log: true });

@@ -20,6 +20,7 @@ struct LoadSecond {
   std::uint64_t completed = 0;
   std::uint64_t errors = 0;
   double p50_ms = 0, p99_ms = 0, p999_ms = 0;  // corrected latency
+  std::optional<std::uint64_t> over_limit;  // `keel load rls://` only: OVER_LIMIT answers
 };
 
 // Headline figures of `keel load --json` (corrected latency).
