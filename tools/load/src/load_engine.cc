@@ -109,8 +109,10 @@ class Aggregator {
     slot.counters.over_limit += c.over_limit;
     for (std::size_t i = 0; i < kMaxCountWithin; ++i) slot.counters.within[i] += c.within[i];
     (void)slot.corrected.Add(h);
+    // The last second stays open until the worker finishes: answers that
+    // arrive while an open-loop run drains are added to it.
     auto& p = progress_[static_cast<std::size_t>(worker)];
-    p = std::max(p, second + 1);
+    p = std::max(p, std::min(second + 1, total_seconds_ - 1));
     EmitReady();
   }
 
