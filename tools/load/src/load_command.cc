@@ -63,7 +63,25 @@ StatusOr<LoadConfig> BuildConfig(const LoadFlags& f) {
     cfg.profile = std::move(*p);
   }
 
-  if (!f.requests_file.empty()) {
+  if (cfg.target.protocol == Protocol::kRls) {
+    if (!f.requests_file.empty() || !f.headers.empty() || !f.body.empty() || f.method != "GET") {
+      return InvalidArgument("--requests, --header, --body and --method are for http:// URLs, not rls://");
+    }
+    if (f.domain.empty()) return InvalidArgument("--domain is required for rls://");
+    if (f.descriptors.empty()) return InvalidArgument("--descriptor is required for rls:// (e.g. 'k=v')");
+    if (f.hits < 0) return InvalidArgument("--hits must not be negative");
+    RlsRequestSpec spec;
+    spec.domain = f.domain;
+    spec.hits_addend = static_cast<std::uint32_t>(f.hits);
+    for (const auto& d : f.descriptors) {
+      auto parsed = ParseDescriptor(d);
+      if (!parsed.ok()) return InvalidArgument("--descriptor: " + parsed.status().message());
+      spec.descriptors.push_back(std::move(*parsed));
+    }
+    cfg.rls = std::move(spec);
+  } else if (!f.domain.empty() || !f.descriptors.empty() || f.hits != 0) {
+    return InvalidArgument("--domain, --descriptor and --hits are for rls:// URLs");
+  } else if (!f.requests_file.empty()) {
     auto specs = LoadRequestFile(f.requests_file);
     if (!specs.ok()) return specs.status();
     cfg.requests = std::move(*specs);

@@ -3,17 +3,13 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/http/basic_parser.hpp>
-#include <boost/beast/http/error.hpp>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -21,26 +17,35 @@
 #include <random>
 #include <thread>
 
+#include "http_transport.h"
+#include "rls_transport.h"
+#include "transport.h"
+
 namespace keel::load {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
 using boost::system::error_code;
-using Clock = std::chrono::steady_clock;
 using obs::LatencyHistogram;
 
 StatusOr<Target> ParseUrl(std::string_view url) {
   auto bad = [&](const std::string& why) {
     return InvalidArgument("invalid URL '" + std::string(url) + "': " + why);
   };
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) return bad("expected http://HOST[:PORT][/PATH]");
-  std::string_view rest = url.substr(kScheme.size());
+  constexpr std::string_view kHttp = "http://", kRls = "rls://";
+  Target t;
+  std::string_view rest;
+  if (url.substr(0, kHttp.size()) == kHttp) {
+    rest = url.substr(kHttp.size());
+  } else if (url.substr(0, kRls.size()) == kRls) {
+    rest = url.substr(kRls.size());
+    t.protocol = Protocol::kRls;
+  } else {
+    return bad("expected http://HOST[:PORT][/PATH] or rls://HOST:PORT");
+  }
   std::size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  Target t;
   t.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (t.protocol == Protocol::kRls && t.target != "/") return bad("rls:// takes no path");
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {
     std::size_t close = authority.find(']');
@@ -56,6 +61,7 @@ StatusOr<Target> ParseUrl(std::string_view url) {
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
   }
   if (t.host.empty()) return bad("no host");
+  if (t.protocol == Protocol::kRls && port.empty()) return bad("rls:// needs a port");
   if (!port.empty()) {
     auto p = ParseInt(port);
     if (!p.ok() || *p < 1 || *p > 65535) return bad("port must be 1-65535");
@@ -68,41 +74,11 @@ StatusOr<Target> ParseUrl(std::string_view url) {
 
 namespace {
 
-// Reads one response; the body is skipped, only the status is kept.
-class ResponseParser final : public http::basic_parser<false> {
- public:
-  ResponseParser() {
-    eager(true);
-    body_limit(std::uint64_t{1} << 40);  // bodies are skipped, never stored
-    header_limit(64 * 1024);
-  }
-  int status = 0;
-
- private:
-  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
-                       beast::error_code&) override {}
-  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
-    status = code;
-  }
-  void on_field_impl(http::field, beast::string_view, beast::string_view,
-                     beast::error_code&) override {}
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(boost::optional<std::uint64_t> const&, beast::error_code&) override {}
-  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-    return body.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                 beast::error_code&) override {
-    return body.size();
-  }
-  void on_finish_impl(beast::error_code&) override {}
-};
-
 struct Counters {
   std::uint64_t sent = 0, completed = 0;
   std::uint64_t errors = 0;         // every failed request
   std::uint64_t status_errors = 0;  // of which answered 4xx/5xx (also in completed)
+  std::uint64_t over_limit = 0;     // rls://: answered OVER_LIMIT (in completed, not errors)
   std::array<std::uint64_t, kMaxCountWithin> within{};  // per LoadConfig::count_within_us
 };
 
@@ -130,10 +106,13 @@ class Aggregator {
     slot.counters.completed += c.completed;
     slot.counters.errors += c.errors;
     slot.counters.status_errors += c.status_errors;
+    slot.counters.over_limit += c.over_limit;
     for (std::size_t i = 0; i < kMaxCountWithin; ++i) slot.counters.within[i] += c.within[i];
     (void)slot.corrected.Add(h);
+    // The last second stays open until the worker finishes: answers that
+    // arrive while an open-loop run drains are added to it.
     auto& p = progress_[static_cast<std::size_t>(worker)];
-    p = std::max(p, second + 1);
+    p = std::max(p, std::min(second + 1, total_seconds_ - 1));
     EmitReady();
   }
 
@@ -179,7 +158,8 @@ class Aggregator {
     row.sent = slot->counters.sent;
     row.completed = slot->counters.completed;
     row.errors = slot->counters.errors;
-    row.ok = slot->counters.completed - slot->counters.status_errors;
+    row.ok = slot->counters.completed - slot->counters.status_errors - slot->counters.over_limit;
+    row.over_limit = slot->counters.over_limit;
     row.within.assign(slot->counters.within.begin(),
                       slot->counters.within.begin() + static_cast<std::ptrdiff_t>(cfg_.count_within_us.size()));
     if (slot->corrected.total_count() > 0) {
@@ -245,27 +225,24 @@ struct Timeline {
   std::uint64_t warmup_count = 0;   // open loop: requests due during warm-up
 };
 
-class Worker {
+// Runs one load thread: the schedule, backlog, timeouts and counting, over
+// whichever Transport carries the requests.
+class Worker final : public TransportEvents {
  public:
+  using TransportFactory =
+      std::function<std::unique_ptr<Transport>(asio::io_context&, TransportEvents&, int index)>;
+
+  // `thread_safe_io`: the transport posts from other threads (gRPC).
   Worker(const LoadConfig& cfg, const Timeline& tl, Aggregator& agg, int index, int threads,
-         int connections, asio::ip::tcp::endpoint endpoint, std::string host_header)
-      : cfg_(cfg), tl_(tl), agg_(agg), index_(index), threads_(threads), endpoint_(endpoint),
-        host_header_(std::move(host_header)), pacer_(io_), tick_(io_),
-        rng_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)) {
-    for (int i = 0; i < connections; ++i) conns_.push_back(std::make_unique<Conn>(io_));
-    // Requests without placeholders are rendered once.
-    for (std::size_t i = 0; i < cfg_.requests.size(); ++i) {
-      const RequestSpec& spec = cfg_.requests[i];
-      bool is_static = spec.target.is_static() && spec.body.is_static();
-      for (const auto& h : spec.headers) is_static &= h.second.is_static();
-      prerendered_.emplace_back();
-      if (is_static) RenderRequest(i, 0, &prerendered_.back());
-    }
-  }
+         bool thread_safe_io, const TransportFactory& make)
+      : cfg_(cfg), tl_(tl), agg_(agg), index_(index), threads_(threads),
+        io_(thread_safe_io ? 1 : BOOST_ASIO_CONCURRENCY_HINT_UNSAFE), pacer_(io_), tick_(io_),
+        transport_(make(io_, *this, index)),
+        slots_(static_cast<std::size_t>(transport_->slots())) {}
 
   void Run() {
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // sub-millisecond pacing
-    for (auto& c : conns_) Connect(*c);
+    transport_->Start();
     next_k_ = static_cast<std::uint64_t>(index_);
     if (cfg_.profile) {
       due_ = DueTime(next_k_);
@@ -282,7 +259,7 @@ class Worker {
 
   LatencyHistogram corrected = LatencyHistogram::ForLatencyMicros();
   LatencyHistogram uncorrected = LatencyHistogram::ForLatencyMicros();
-  std::uint64_t sent = 0, completed = 0;
+  std::uint64_t sent = 0, completed = 0, over_limit = 0;
   std::array<std::uint64_t, kErrorKinds> errors{};
   std::uint64_t backlog_requests = 0, backlog_max = 0, not_sent = 0;
 
@@ -291,41 +268,71 @@ class Worker {
     Clock::time_point intended;
     std::uint64_t seq;
   };
-  struct Conn {
-    explicit Conn(asio::io_context& io) : socket(io), retry(io) {}
-    asio::ip::tcp::socket socket;
-    asio::steady_timer retry;
-    enum class State { kConnecting, kIdle, kBusy } state = State::kConnecting;
-    std::uint64_t gen = 0;
-    std::string out;
-    char in[16384];
-    std::size_t in_len = 0;
-    std::optional<ResponseParser> parser;
+  // The worker's view of a transport slot.
+  struct Slot {
+    enum class State { kNotReady, kIdle, kBusy } state = State::kNotReady;
     Clock::time_point intended, sent, deadline;
-    bool measured = false;
-    bool writing = false;   // an async_write of `out` is in progress
-    bool answered = false;  // the answer came before that write finished
-    bool connect_failed = false;  // in an outage: count it once
+    bool measured = false;  // its request is after warm-up and not yet counted
   };
 
-  void RenderRequest(std::size_t spec_index, std::uint64_t seq, std::string* out) {
-    const RequestSpec& spec = cfg_.requests[spec_index];
-    out->clear();
-    out->append(spec.method).push_back(' ');
-    TemplateContext ctx{seq, &rng_};
-    spec.target.Render(ctx, out);
-    out->append(" HTTP/1.1\r\nHost: ").append(host_header_).append("\r\n");
-    for (const auto& [name, value] : spec.headers) {
-      out->append(name).append(": ");
-      value.Render(ctx, out);
-      out->append("\r\n");
+  // TransportEvents
+  void OnReady(int slot) override { BecomeIdle(slot); }
+
+  void OnLost(int slot) override {
+    idle_.erase(std::remove(idle_.begin(), idle_.end(), slot), idle_.end());
+    slots_[static_cast<std::size_t>(slot)].state = Slot::State::kNotReady;
+  }
+
+  void OnDone(int slot, const Outcome& o, Next next) override {
+    Slot& s = slots_[static_cast<std::size_t>(slot)];
+    if (s.state == Slot::State::kBusy && s.measured) Record(s, o);
+    s.measured = false;
+    switch (next) {
+      case Next::kReady:
+        BecomeIdle(slot);
+        break;
+      case Next::kWriting:
+        break;  // stays busy (and subject to the timeout) until OnReady
+      case Next::kNotReady:
+        s.state = Slot::State::kNotReady;
+        break;
     }
-    body_.clear();
-    spec.body.Render(ctx, &body_);
-    if (!body_.empty() || spec.method == "POST" || spec.method == "PUT" || spec.method == "PATCH") {
-      out->append("Content-Length: ").append(std::to_string(body_.size())).append("\r\n");
+  }
+
+  bool OnConnectFailed() override {
+    const auto now = Clock::now();
+    if (now < tl_.measure_start || stopped_) return false;
+    ++errors[static_cast<int>(ErrorKind::kConnect)];
+    Count(now).errors++;
+    return true;
+  }
+
+  void Record(const Slot& s, const Outcome& o) {
+    Counters& cnt = Count(o.at);
+    const bool answered = o.kind != Outcome::Kind::kError || o.answered;
+    if (o.kind == Outcome::Kind::kError) {
+      ++errors[static_cast<int>(o.error)];
+      cnt.errors++;
+      if (o.answered) cnt.status_errors++;
     }
-    out->append("\r\n").append(body_);
+    if (!answered) return;
+    ++completed;
+    auto us = [](Clock::duration d) {
+      return std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    };
+    const std::int64_t corrected_us = us(o.at - s.intended);
+    corrected.Record(corrected_us);
+    uncorrected.Record(us(o.at - s.sent));
+    cnt.completed++;
+    interval_.Record(corrected_us);
+    if (o.kind == Outcome::Kind::kError) return;
+    if (o.kind == Outcome::Kind::kOverLimit) {
+      ++over_limit;
+      cnt.over_limit++;
+    }
+    for (std::size_t i = 0; i < cfg_.count_within_us.size(); ++i) {
+      if (corrected_us <= cfg_.count_within_us[i]) cnt.within[i]++;
+    }
   }
 
   std::optional<Clock::time_point> DueTime(std::uint64_t k) const {
@@ -357,240 +364,65 @@ class Worker {
       due_ = DueTime(next_k_);
     }
     Dispatch();
-    // What is left waits for a connection to free up.
+    // What is left waits for a slot to free up.
     if (now >= tl_.measure_start) backlog_max = std::max<std::uint64_t>(backlog_max, backlog_.size());
     if (due_ && !stopped_) SchedulePacer();
   }
 
   void Enqueue(const Pending& p) {
-    // Due now but more due than idle connections: this one will wait.
+    // Due now but more due than idle slots: this one will wait.
     if (backlog_.size() >= idle_.size() && p.intended >= tl_.measure_start) ++backlog_requests;
     backlog_.push_back(p);
   }
 
   void Dispatch() {
     while (!idle_.empty() && !backlog_.empty()) {
-      Conn* c = idle_.back();
+      const int slot = idle_.back();
       idle_.pop_back();
       Pending p = backlog_.front();
       backlog_.pop_front();
-      Send(*c, p);
+      Send(slot, p);
     }
   }
 
-  void BecomeIdle(Conn& c) {
-    c.state = Conn::State::kIdle;
+  void BecomeIdle(int slot) {
+    slots_[static_cast<std::size_t>(slot)].state = Slot::State::kIdle;
     if (stopped_) return;
     if (!cfg_.profile && Clock::now() >= tl_.start) {
       // Closed loop: the next request goes out at once.
-      Send(c, Pending{Clock::now(), closed_seq_++ * static_cast<std::uint64_t>(threads_) +
-                                        static_cast<std::uint64_t>(index_)});
+      Send(slot, Pending{Clock::now(), closed_seq_++ * static_cast<std::uint64_t>(threads_) +
+                                           static_cast<std::uint64_t>(index_)});
       return;
     }
-    idle_.push_back(&c);
+    idle_.push_back(slot);
     Dispatch();
   }
 
-  void Send(Conn& c, const Pending& p) {
+  void Send(int slot, const Pending& p) {
+    Slot& s = slots_[static_cast<std::size_t>(slot)];
     const auto now = Clock::now();
     if (now >= tl_.send_end && !cfg_.profile) {
-      idle_.push_back(&c);
-      c.state = Conn::State::kIdle;
+      idle_.push_back(slot);
+      s.state = Slot::State::kIdle;
       return;
     }
-    std::size_t spec = static_cast<std::size_t>(p.seq % cfg_.requests.size());
-    if (!prerendered_[spec].empty()) c.out = prerendered_[spec];
-    else RenderRequest(spec, p.seq, &c.out);
-    c.state = Conn::State::kBusy;
-    c.intended = p.intended;
-    c.sent = now;
-    c.deadline = now + cfg_.timeout;
-    c.measured = p.intended >= tl_.measure_start;
-    c.parser.emplace();
-    if (cfg_.requests[spec].method == "HEAD") c.parser->skip(true);
-    if (c.measured) {
+    s.state = Slot::State::kBusy;
+    s.intended = p.intended;
+    s.sent = now;
+    s.deadline = now + cfg_.timeout;
+    s.measured = p.intended >= tl_.measure_start;
+    if (s.measured) {
       ++sent;
       Count(now).sent++;
     }
-    error_code ec;
-    std::size_t n = 0;
-    while (n < c.out.size()) {
-      std::size_t w = c.socket.write_some(asio::buffer(c.out.data() + n, c.out.size() - n), ec);
-      n += w;
-      if (ec) break;
-    }
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      // The rest goes out in the background; the connection is not handed
-      // out again (its `out` reused) before this write has finished.
-      const std::uint64_t gen = c.gen;
-      c.writing = true;
-      asio::async_write(c.socket, asio::buffer(c.out.data() + n, c.out.size() - n),
-                        [this, &c, gen](const error_code& wec, std::size_t) {
-                          if (gen != c.gen) return;
-                          c.writing = false;
-                          if (wec) {
-                            Fail(c, ErrorKind::kRead);
-                          } else if (c.answered) {
-                            c.answered = false;
-                            BecomeIdle(c);
-                          }
-                        });
-    } else if (ec) {
-      Fail(c, ErrorKind::kRead);
-    }
-  }
-
-  void Connect(Conn& c) {
-    idle_.erase(std::remove(idle_.begin(), idle_.end(), &c), idle_.end());
-    error_code ec;
-    c.socket.close(ec);
-    ++c.gen;
-    c.state = Conn::State::kConnecting;
-    c.in_len = 0;
-    c.writing = c.answered = false;
-    const std::uint64_t gen = c.gen;
-    c.socket.async_connect(endpoint_, [this, &c, gen](const error_code& cec) {
-      if (gen != c.gen) return;
-      if (cec) {
-        const auto now = Clock::now();
-        if (now >= tl_.measure_start && !stopped_) {
-          if (!c.connect_failed) {
-            ++errors[static_cast<int>(ErrorKind::kConnect)];
-            Count(now).errors++;
-          }
-          c.connect_failed = true;
-        }
-        c.retry.expires_after(std::chrono::milliseconds(10));
-        c.retry.async_wait([this, &c, gen](const error_code& tec) {
-          if (!tec && gen == c.gen && !stopped_) Connect(c);
-        });
-        return;
-      }
-      c.connect_failed = false;
-      error_code ignored;
-      c.socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-      c.socket.non_blocking(true, ignored);
-      Read(c);
-      BecomeIdle(c);
-    });
-  }
-
-  void Read(Conn& c) {
-    const std::uint64_t gen = c.gen;
-    c.socket.async_read_some(asio::buffer(c.in + c.in_len, sizeof(c.in) - c.in_len),
-                             [this, &c, gen](const error_code& ec, std::size_t n) {
-                               if (gen != c.gen) return;
-                               OnRead(c, ec, n);
-                             });
-  }
-
-  void OnRead(Conn& c, const error_code& ec, std::size_t n) {
-    if (ec) {
-      if (c.state == Conn::State::kBusy) {
-        if (ec == asio::error::eof && c.parser && c.parser->is_header_done() &&
-            c.parser->need_eof()) {
-          beast::error_code pec;
-          c.parser->put_eof(pec);
-          if (!pec) {
-            Complete(c, /*reconnect=*/true);
-            return;
-          }
-        }
-        Fail(c, ErrorKind::kRead);
-      } else if (!stopped_) {
-        Connect(c);  // the server closed an idle keep-alive connection
-      }
-      return;
-    }
-    c.in_len += n;
-    if (c.state != Conn::State::kBusy || !c.parser) {
-      c.in_len = 0;  // unsolicited bytes: ignore
-      Read(c);
-      return;
-    }
-    beast::error_code pec;
-    std::size_t used = c.parser->put(asio::buffer(c.in, c.in_len), pec);
-    if (pec == http::error::need_more) pec = {};
-    if (pec) {
-      Fail(c, ErrorKind::kRead);
-      return;
-    }
-    std::memmove(c.in, c.in + used, c.in_len - used);
-    c.in_len -= used;
-    if (c.in_len == sizeof(c.in)) {  // a header larger than the buffer
-      Fail(c, ErrorKind::kRead);
-      return;
-    }
-    if (c.parser->is_done()) {
-      c.in_len = 0;
-      Read(c);
-      Complete(c, !c.parser->keep_alive());
-      return;
-    }
-    Read(c);
-  }
-
-  void Complete(Conn& c, bool reconnect) {
-    const auto now = Clock::now();
-    const int status = c.parser->status;
-    if (c.measured) {
-      ++completed;
-      auto us = [](Clock::duration d) {
-        return std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-      };
-      const std::int64_t corrected_us = us(now - c.intended);
-      corrected.Record(corrected_us);
-      uncorrected.Record(us(now - c.sent));
-      Counters& cnt = Count(now);
-      cnt.completed++;
-      interval_.Record(corrected_us);
-      if (status >= 400) {
-        ++errors[static_cast<int>(status >= 500 ? ErrorKind::kStatus5xx : ErrorKind::kStatus4xx)];
-        cnt.errors++;
-        cnt.status_errors++;
-      } else {
-        for (std::size_t i = 0; i < cfg_.count_within_us.size(); ++i) {
-          if (corrected_us <= cfg_.count_within_us[i]) cnt.within[i]++;
-        }
-      }
-    }
-    c.parser.reset();
-    if (reconnect) {
-      Connect(c);
-      return;
-    }
-    if (c.writing) {
-      // Answered before the request was fully written: the write handler
-      // hands the connection out. It stays busy, so a stuck write still
-      // times out; it was counted already, so that would not count again.
-      c.answered = true;
-      c.measured = false;
-      return;
-    }
-    BecomeIdle(c);
-  }
-
-  void Fail(Conn& c, ErrorKind kind) {
-    if (c.state == Conn::State::kBusy && c.measured) {
-      ++errors[static_cast<int>(kind)];
-      Count(Clock::now()).errors++;
-    }
-    c.parser.reset();
-    if (stopped_) {
-      error_code ec;
-      c.socket.close(ec);
-      ++c.gen;
-      c.state = Conn::State::kConnecting;
-      return;
-    }
-    Connect(c);
+    transport_->Send(slot, p.seq);
   }
 
   // The counters of the second `now` falls in, flushing finished seconds.
   Counters& Count(Clock::time_point now) {
     if (now >= tl_.measure_start) {
-      auto s = std::chrono::duration_cast<std::chrono::seconds>(now - tl_.measure_start).count();
-      if (s > second_) FlushSecond(s);
+      auto sec = std::chrono::duration_cast<std::chrono::seconds>(now - tl_.measure_start).count();
+      if (sec > second_) FlushSecond(sec);
     }
     return interval_counters_;
   }
@@ -608,13 +440,21 @@ class Worker {
     const auto now = Clock::now();
     Count(now);
     if (!cfg_.profile && !stopped_ && !idle_.empty()) {
-      // Closed loop starts here: connections opened before the start wait idle.
-      std::vector<Conn*> idle;
+      // Closed loop starts here: slots ready before the start wait idle.
+      std::vector<int> idle;
       idle.swap(idle_);
-      for (Conn* c : idle) BecomeIdle(*c);
+      for (int slot : idle) BecomeIdle(slot);
     }
-    for (auto& c : conns_) {
-      if (c->state == Conn::State::kBusy && now >= c->deadline) Fail(*c, ErrorKind::kTimeout);
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      Slot& s = slots_[i];
+      if (s.state != Slot::State::kBusy || now < s.deadline) continue;
+      if (s.measured) {
+        ++errors[static_cast<int>(ErrorKind::kTimeout)];
+        Count(now).errors++;
+      }
+      s.measured = false;
+      s.state = Slot::State::kNotReady;
+      transport_->Cancel(static_cast<int>(i));
     }
     if (now >= tl_.send_end && !stopped_) {
       if (!cfg_.profile) {
@@ -623,8 +463,8 @@ class Worker {
       }
       // Open loop: requests still waiting were due but never sent; in-flight
       // ones get up to the timeout to answer.
-      bool busy = std::any_of(conns_.begin(), conns_.end(),
-                              [](const auto& c) { return c->state == Conn::State::kBusy; });
+      bool busy = std::any_of(slots_.begin(), slots_.end(),
+                              [](const Slot& s) { return s.state == Slot::State::kBusy; });
       if (!draining_) {
         // Requests due before the end that the pacer has not taken yet (its
         // wake-up may be queued behind this tick) are sent or counted too.
@@ -654,12 +494,7 @@ class Worker {
 
   void Stop() {
     stopped_ = true;
-    for (auto& c : conns_) {
-      error_code ec;
-      c->socket.close(ec);
-      c->retry.cancel();
-      ++c->gen;
-    }
+    transport_->Stop();
     pacer_.cancel();
     io_.stop();
   }
@@ -669,16 +504,13 @@ class Worker {
   Aggregator& agg_;
   const int index_;
   const int threads_;
-  asio::ip::tcp::endpoint endpoint_;
-  std::string host_header_;
-  asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+  asio::io_context io_;
   asio::steady_timer pacer_, tick_;
-  std::vector<std::unique_ptr<Conn>> conns_;
-  std::vector<Conn*> idle_;
+  // Declared after io_: destroyed first, while handlers it posted can still be dropped.
+  std::unique_ptr<Transport> transport_;
+  std::vector<Slot> slots_;
+  std::vector<int> idle_;
   std::deque<Pending> backlog_;
-  std::vector<std::string> prerendered_;
-  std::string body_;
-  Rng rng_;
   std::uint64_t next_k_ = 0;
   std::uint64_t closed_seq_ = 0;
   std::optional<Clock::time_point> due_;
@@ -693,7 +525,11 @@ class Worker {
 }  // namespace
 
 StatusOr<RunResult> RunLoad(const LoadConfig& cfg) {
-  if (cfg.requests.empty()) return InvalidArgument("no request to send");
+  const bool rls = cfg.target.protocol == Protocol::kRls;
+  if (rls && (!cfg.rls || cfg.rls->domain.empty() || cfg.rls->descriptors.empty())) {
+    return InvalidArgument("rls:// needs a domain and at least one descriptor");
+  }
+  if (!rls && cfg.requests.empty()) return InvalidArgument("no request to send");
   if (cfg.threads < 1) return InvalidArgument("--threads must be at least 1");
   if (cfg.connections < cfg.threads) {
     return InvalidArgument("--connections (" + std::to_string(cfg.connections) +
@@ -728,6 +564,7 @@ StatusOr<RunResult> RunLoad(const LoadConfig& cfg) {
 
   RunResult result;
   result.url = cfg.url;
+  result.rls = rls;
   result.open_loop = cfg.profile.has_value();
   result.threads = cfg.threads;
   result.connections = cfg.connections;
@@ -739,11 +576,25 @@ StatusOr<RunResult> RunLoad(const LoadConfig& cfg) {
           .count();
   Aggregator agg(cfg, cfg.threads, measured_s, &result);
 
+  const std::string grpc_target =
+      (endpoint.address().is_v6() ? "ipv6:[" : "ipv4:") + endpoint.address().to_string() +
+      (endpoint.address().is_v6() ? "]:" : ":") + std::to_string(endpoint.port());
+  // Closed loop: one call in flight per channel, as one request per HTTP
+  // connection; open loop: up to kOpenLoopCallsPerChannel before the backlog.
+  const int calls_per_channel = cfg.profile ? kOpenLoopCallsPerChannel : 1;
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < cfg.threads; ++i) {
-    int conns = cfg.connections / cfg.threads + (i < cfg.connections % cfg.threads ? 1 : 0);
-    workers.push_back(std::make_unique<Worker>(cfg, tl, agg, i, cfg.threads, conns, endpoint,
-                                               host_header));
+    const int conns = cfg.connections / cfg.threads + (i < cfg.connections % cfg.threads ? 1 : 0);
+    const std::uint64_t seed = std::random_device{}() ^ (static_cast<std::uint64_t>(i) << 32);
+    Worker::TransportFactory make = [&, conns, seed](asio::io_context& io, TransportEvents& events,
+                                                     int) -> std::unique_ptr<Transport> {
+      if (rls) {
+        return MakeRlsTransport(io, events, *cfg.rls, grpc_target, conns, calls_per_channel,
+                                cfg.timeout, seed);
+      }
+      return MakeHttpTransport(io, events, cfg.requests, endpoint, host_header, conns, seed);
+    };
+    workers.push_back(std::make_unique<Worker>(cfg, tl, agg, i, cfg.threads, rls, make));
   }
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w->Run(); });
@@ -754,6 +605,7 @@ StatusOr<RunResult> RunLoad(const LoadConfig& cfg) {
     (void)result.uncorrected.Add(w->uncorrected);
     result.sent += w->sent;
     result.completed += w->completed;
+    result.over_limit += w->over_limit;
     for (int k = 0; k < kErrorKinds; ++k) result.errors[static_cast<std::size_t>(k)] += w->errors[static_cast<std::size_t>(k)];
     result.backlog_requests += w->backlog_requests;
     result.backlog_max = std::max(result.backlog_max, w->backlog_max);

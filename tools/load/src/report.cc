@@ -85,6 +85,13 @@ std::string SloLines(const RunResult& r) {
   return out;
 }
 
+// Errors that came with an answer, counted in `completed` too (HTTP 4xx/5xx;
+// in rls:// runs every error is a failed call, not an answer).
+std::uint64_t StatusErrors(const RunResult& r) {
+  return r.errors[static_cast<size_t>(ErrorKind::kStatus4xx)] +
+         r.errors[static_cast<size_t>(ErrorKind::kStatus5xx)];
+}
+
 }  // namespace
 
 std::string HumanSummary(const RunResult& r) {
@@ -111,11 +118,16 @@ std::string HumanSummary(const RunResult& r) {
     out += StrFormat(" (%.2f%% of sent)",
                   100.0 * static_cast<double>(total_errors) / static_cast<double>(r.sent));
   }
-  for (int k = 0; k < kErrorKinds; ++k) {
-    out += StrFormat("%s %s %" PRIu64, k == 0 ? ":" : ",", ErrorKindName(static_cast<ErrorKind>(k)),
-                  r.errors[static_cast<size_t>(k)]);
+  const char* sep = ":";
+  for (ErrorKind k : ErrorKindsOf(r.rls)) {
+    out += StrFormat("%s %s %" PRIu64, sep, ErrorKindName(k), r.errors[static_cast<size_t>(k)]);
+    sep = ",";
   }
   out += '\n';
+  if (r.rls) {
+    out += StrFormat("  %-16s %" PRIu64 " ok, %" PRIu64 " over_limit (not errors)\n", "Answers",
+                  r.completed - r.over_limit - StatusErrors(r), r.over_limit);
+  }
   out += StrFormat("  %-16s %" PRIu64 " requests waited for a connection, max depth %" PRIu64
                 ", %" PRIu64 " not sent\n",
                 "Backlog", r.backlog_requests, r.backlog_max, r.not_sent);
@@ -150,9 +162,7 @@ std::string ToJson(const RunResult& r) {
   j["sent"] = r.sent;
   j["completed"] = r.completed;
   Json errors = Json::object();
-  for (int k = 0; k < kErrorKinds; ++k) {
-    errors[ErrorKindName(static_cast<ErrorKind>(k))] = r.errors[static_cast<size_t>(k)];
-  }
+  for (ErrorKind k : ErrorKindsOf(r.rls)) errors[ErrorKindName(k)] = r.errors[static_cast<size_t>(k)];
   errors["total"] = r.total_errors();
   j["errors"] = errors;
   j["backlog"] = {
@@ -169,6 +179,7 @@ std::string ToJson(const RunResult& r) {
                 {"p99_ms", s.p99_us / kMicrosPerMilli},
                 {"p999_ms", s.p999_us / kMicrosPerMilli},
                 {"ok", s.ok}};
+    if (r.rls) row["over_limit"] = s.over_limit;
     if (!r.count_within_us.empty()) {
       Json within = Json::object();
       for (std::size_t i = 0; i < r.count_within_us.size() && i < s.within.size(); ++i) {
@@ -193,17 +204,24 @@ std::string ToJson(const RunResult& r) {
   }
   j["slo"] = slos;
   j["measure_start_unix_ms"] = r.measure_start_unix_ms;
+  if (r.rls) {
+    j["protocol"] = "rls";
+    j["ok"] = r.completed - r.over_limit - StatusErrors(r);
+    j["over_limit"] = r.over_limit;
+  }
   return j.dump(2);
 }
 
 void WriteTimeseries(const RunResult& r, std::ostream& out) {
   out << "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected,ok";
+  if (r.rls) out << ",over_limit";
   for (std::int64_t us : r.count_within_us) out << "," << WithinColumn(us);
   out << "\n";
   for (const SecondRow& s : r.seconds) {
     out << StrFormat("%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f,true,%" PRIu64, s.t,
                   s.sent, s.completed, s.errors, s.p50_us / kMicrosPerMilli,
                   s.p99_us / kMicrosPerMilli, s.p999_us / kMicrosPerMilli, s.ok);
+    if (r.rls) out << "," << s.over_limit;
     for (std::size_t i = 0; i < r.count_within_us.size(); ++i) {
       out << "," << (i < s.within.size() ? s.within[i] : 0);
     }

@@ -14,8 +14,18 @@ const char* ErrorKindName(ErrorKind kind) {
       return "status_4xx";
     case ErrorKind::kStatus5xx:
       return "status_5xx";
+    case ErrorKind::kUnavailable:
+      return "unavailable";
+    case ErrorKind::kGrpcStatus:
+      return "grpc_status";
   }
   return "unknown";  // a value cast from outside the enum
+}
+
+std::vector<ErrorKind> ErrorKindsOf(bool rls) {
+  if (rls) return {ErrorKind::kTimeout, ErrorKind::kUnavailable, ErrorKind::kGrpcStatus};
+  return {ErrorKind::kConnect, ErrorKind::kTimeout, ErrorKind::kRead, ErrorKind::kStatus4xx,
+          ErrorKind::kStatus5xx};
 }
 
 std::uint64_t RunResult::total_errors() const {

@@ -235,6 +235,62 @@ TEST(ReportTimeseriesTest, AddsAColumnPerCountWithinThreshold) {
   EXPECT_EQ(j["seconds"][0]["within"], nlohmann::json::parse(R"({"le_50ms": 990, "le_1500us": 12})"));
 }
 
+// An rls:// run: 4 answers OK and 3 OVER_LIMIT in second 1, none in 2.
+RunResult HandBuiltRlsResult() {
+  RunResult r = HandBuiltResult();
+  r.url = "rls://127.0.0.1:8081";
+  r.rls = true;
+  r.completed = 7;
+  r.over_limit = 3;
+  r.errors = {};
+  r.errors[static_cast<size_t>(ErrorKind::kUnavailable)] = 2;
+  r.seconds[0].ok = 4;
+  r.seconds[0].over_limit = 3;
+  r.seconds[1].ok = 0;
+  return r;
+}
+
+TEST(ReportRlsTest, JsonListsGrpcErrorKindsAndAppendsOverLimit) {
+  const nlohmann::ordered_json j = nlohmann::ordered_json::parse(ToJson(HandBuiltRlsResult()));
+  std::vector<std::string> error_keys;
+  for (const auto& [k, v] : j["errors"].items()) error_keys.push_back(k);
+  EXPECT_EQ(error_keys, (std::vector<std::string>{"timeout", "unavailable", "grpc_status", "total"}));
+  EXPECT_EQ(j["errors"]["unavailable"], 2);
+  EXPECT_EQ(j["errors"]["total"], 2);
+  EXPECT_EQ(j["seconds"][0]["over_limit"], 3);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : j.items()) keys.push_back(k);
+  ASSERT_GE(keys.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(keys.end() - 3, keys.end()),
+            (std::vector<std::string>{"protocol", "ok", "over_limit"}));
+  EXPECT_EQ(j["protocol"], "rls");
+  EXPECT_EQ(j["ok"], 4);
+  EXPECT_EQ(j["over_limit"], 3);
+}
+
+TEST(ReportRlsTest, HttpJsonHasNoRlsFields) {
+  const auto j = nlohmann::json::parse(ToJson(HandBuiltResult()));
+  EXPECT_FALSE(j.contains("over_limit"));
+  EXPECT_FALSE(j["errors"].contains("unavailable"));
+  EXPECT_FALSE(j["seconds"][0].contains("over_limit"));
+}
+
+TEST(ReportRlsTest, TimeseriesAddsOverLimitAfterOk) {
+  std::ostringstream out;
+  WriteTimeseries(HandBuiltRlsResult(), out);
+  EXPECT_EQ(out.str(),
+            "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected,ok,over_limit\n"
+            "1.000,1000,998,1,1.000,4.000,5.000,true,4,3\n"
+            "2.000,999,1000,0,1.100,2.000,2.500,true,0,0\n");
+}
+
+TEST(ReportRlsTest, SummaryShowsAnswersAndGrpcErrorKinds) {
+  const std::string s = HumanSummary(HandBuiltRlsResult());
+  EXPECT_EQ(Words(LineStartingWith(s, "  Answers")), "Answers 4 ok, 3 over_limit (not errors)");
+  EXPECT_THAT(LineStartingWith(s, "  Errors"), HasSubstr("timeout 0, unavailable 2, grpc_status 0"));
+  EXPECT_THAT(LineStartingWith(s, "  Errors"), Not(HasSubstr("status_4xx")));
+}
+
 TEST(ReportTimeseriesTest, WritesOnlyHeaderForRunWithoutSeconds) {
   std::ostringstream out;
   WriteTimeseries(RunResult(), out);

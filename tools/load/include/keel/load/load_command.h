@@ -1,4 +1,6 @@
-// `keel load URL [flags]`: flags in, report out, exit code back.
+// `keel load URL [flags]`: flags in, report out, exit code back. URL is
+// http://HOST[:PORT][/PATH] or rls://HOST:PORT (Envoy RLS v3 over gRPC, with
+// --domain and --descriptor).
 //
 // Exit codes: 0 when the run finished and every --slo bound held, 1 when a
 // bound broke (the report says which and when), 2 for bad flags or an
@@ -27,6 +29,10 @@ struct LoadFlags {
   std::string json_file, hlog_file, timeseries_file;
   std::string slo;
   std::string count_within;  // "50ms,200ms": per-second good answers within each
+  // rls:// only.
+  std::string domain;
+  std::vector<std::string> descriptors;  // each "k=v,k2={{seq}}": one RateLimitDescriptor
+  int hits = 0;                          // hits_addend; 0 leaves it unset
 };
 
 int RunLoadCommand(const LoadFlags& flags);

@@ -1,5 +1,6 @@
 // The load engine behind `keel load`: drives an HTTP/1.1 server over
-// keep-alive connections and measures every response.
+// keep-alive connections, or an Envoy RLS v3 server over gRPC (rls://), and
+// measures every response.
 //
 // Open loop (a RateProfile is given): request k has an intended send time on
 // the profile's even schedule; it is written at that time on an idle
@@ -15,6 +16,13 @@
 //
 // Threads share nothing while running: each has its own event loop,
 // connections and histograms, merged when a second ends and at the end.
+//
+// rls:// (LoadConfig::rls): --connections is the number of gRPC channels,
+// each its own HTTP/2 connection. Closed loop keeps one call in flight per
+// channel; open loop up to kOpenLoopCallsPerChannel per channel before due
+// calls wait in the backlog. An OVER_LIMIT answer is completed and counted in
+// over_limit, not as an error; a non-OK gRPC status is an error (timeout,
+// unavailable, grpc_status) and not completed.
 #pragma once
 
 #include <functional>
@@ -26,24 +34,32 @@
 #include "keel/base/units.h"
 #include "keel/load/rate_profile.h"
 #include "keel/load/request_template.h"
+#include "keel/load/rls_request.h"
 #include "keel/load/run_result.h"
 #include "keel/load/slo.h"
 
 namespace keel::load {
 
+enum class Protocol { kHttp, kRls };
+
+inline constexpr int kOpenLoopCallsPerChannel = 100;
+
 struct Target {
+  Protocol protocol = Protocol::kHttp;
   std::string host;  // name or address as given in the URL
   std::uint16_t port = 80;
   std::string target;  // path and query ("/a?b=1"); may hold templates
 };
 
-// Parses "http://HOST[:PORT][/PATH]". Errors: InvalidArgument naming the URL.
+// Parses "http://HOST[:PORT][/PATH]" or "rls://HOST:PORT" (port required, no
+// path). Errors: InvalidArgument naming the URL.
 StatusOr<Target> ParseUrl(std::string_view url);
 
 struct LoadConfig {
   std::string url;
   Target target;
-  std::vector<RequestSpec> requests;   // cycled in order; at least one
+  std::vector<RequestSpec> requests;   // HTTP: cycled in order; at least one
+  std::optional<RlsRequestSpec> rls;   // rls://: what every call sends
   std::optional<RateProfile> profile;  // set: open loop; unset: closed loop
   Duration duration = std::chrono::seconds(10);  // closed loop (open loop: the profile's)
   Duration warmup{0};                  // sent at the first rate, not measured

@@ -6,7 +6,8 @@
 //   ToJson(result)               the --json document (schema at ToJson below)
 //   WriteTimeseries(result, os)  --timeseries CSV:
 //                                t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected,ok
-//                                then le_<duration> per --count-within threshold
+//                                (rls://: then over_limit), then le_<duration>
+//                                per --count-within threshold
 //
 // Pure functions of their arguments: safe to call from any thread.
 #pragma once
@@ -44,6 +45,9 @@ std::string PercentileSpectrum(const obs::LatencyHistogram& histogram);
 //   slo             [{bound, passed, measured (in the bound's unit), window_breached,
 //                     window_start_s, window_end_s, window_measured (null unless breached)}]
 //   measure_start_unix_ms  wall clock (ms since the epoch) when the measured part began
+// rls:// runs: errors holds {timeout, unavailable, grpc_status, total}; each
+// seconds row gains over_limit; and at the end come
+//   protocol "rls", ok (answers with overall_code OK), over_limit (OVER_LIMIT answers)
 std::string ToJson(const RunResult& result);
 
 // One row per RunResult::seconds entry, values with 3 decimals; the
