@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# `make demo`: runs the lab's hello scenario (lab/hello.yaml): keel serve hello
-# behind keel chaos under keel load, with a latency fault in the middle, then
-# prints where the HTML report is. Takes about 35 s.
+# `make demo`: runs a lab scenario — by default lab/ratelimit.yaml: keel serve
+# ratelimit under a Zipf user load over gRPC with a rules reload mid-run —
+# then prints where the HTML report is. Takes about 35 s.
+#   SCENARIO=lab/hello.yaml make demo    # keel serve hello behind keel chaos
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-OUT="${OUT:-$ROOT/out/hello}"
-"$ROOT/build/keel" lab "$ROOT/lab/hello.yaml" --out "$OUT"
+SCENARIO="${SCENARIO:-$ROOT/lab/ratelimit.yaml}"
+NAME="$(basename "$SCENARIO" .yaml)"
+OUT="${OUT:-$ROOT/out/$NAME}"
+"$ROOT/build/keel" lab "$SCENARIO" --out "$OUT"
 code=$?
 if [ -f "$OUT/report.html" ]; then
   echo

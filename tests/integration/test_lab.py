@@ -180,6 +180,28 @@ class LabTest(unittest.TestCase):
         self.assertIsNone(faults[0]["end_s"])
         self.assertEqual(self.children(), [])
 
+    def test_ratelimit_scenario_reloads_mid_run(self):
+        # What `make demo` runs: lab/ratelimit.yaml, end to end.
+        scenario_path = os.path.join(os.path.dirname(__file__), "..", "..", "lab", "ratelimit.yaml")
+        p = run_keel(["lab", scenario_path, "--out", self.out()], timeout=120)
+        self.assertIn(p.returncode, (0, 1), p.stdout + p.stderr)
+        run = self.read("run.json")
+        self.assertTrue(run["completed"], p.stdout + p.stderr)
+        slos = {s["name"]: s for s in self.read("slos.json")}
+        self.assertTrue(slos["availability"]["passed"], slos["availability"])
+        faults = self.read("faults.json")
+        self.assertEqual(faults[0]["kind"], "command")
+        self.assertIn("reloads_total{result=\"ok\"} 1", self.read("metrics/ratelimit.prom"))
+        with open(os.path.join(self.out(), "load", "rls.csv")) as f:
+            rows = list(csv.DictReader(f))
+        offset = run["loads"][0]["offset_s"]
+        over = {round(float(r["t"]) + offset): int(r["over_limit"]) for r in rows}
+        before = sum(over[t] for t in range(9, 14))
+        after = sum(over[t] for t in range(20, 25))
+        # 50/s -> 20/s per user: more users over their limit after the reload.
+        self.assertGreater(after, before * 1.3, over)
+        self.assertTrue(os.path.exists(os.path.join(self.out(), "report.html")))
+
     def test_bad_scenarios_exit_2_with_one_line(self):
         cases = {
             "name: x\nloads: [{name: l, target: t, duration: soon}]\n": "loads[0].duration: invalid duration 'soon'",

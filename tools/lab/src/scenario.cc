@@ -79,6 +79,8 @@ class Parser {
         }
         auto [it, inserted] = ph_->dirs.try_emplace(dir_name, ph_->out + "/data/" + dir_name);
         out += it->second;
+      } else if (name == "seq" || name == "uuid" || name.rfind("rand:", 0) == 0 || name.rfind("zipf:", 0) == 0) {
+        out += "{{" + name + "}}";  // keel load's request templates pass through
       } else {
         return Fail(where, "unknown placeholder '{{" + name +
                                "}}' (known: keel, out, scenario_dir, port:NAME, dir:NAME)");

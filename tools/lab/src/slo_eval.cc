@@ -49,6 +49,7 @@ StatusOr<LoadSeries> ReadTimeseries(const std::string& path, const std::string& 
     return it == header.end() ? -1 : static_cast<int>(it - header.begin());
   };
   const int t_col = column("t"), ok_col = column("ok"), err_col = column("errors");
+  const int over_col = column("over_limit");  // rls:// loads: OVER_LIMIT is an answer, not an error
   if (t_col < 0 || ok_col < 0 || err_col < 0) {
     return InvalidArgument(path + ": header lacks t, ok or errors (written by keel load --timeseries?)");
   }
@@ -67,6 +68,11 @@ StatusOr<LoadSeries> ReadTimeseries(const std::string& path, const std::string& 
     if (!ParseCount(cells[static_cast<std::size_t>(ok_col)], &row.ok) ||
         !ParseCount(cells[static_cast<std::size_t>(err_col)], &row.errors)) {
       return InvalidArgument(where + ": bad ok or errors count");
+    }
+    if (over_col >= 0) {
+      std::uint64_t over = 0;
+      if (!ParseCount(cells[static_cast<std::size_t>(over_col)], &over)) return InvalidArgument(where + ": bad over_limit");
+      row.ok += over;
     }
     for (std::size_t i = 0; i < header.size(); ++i) {
       if (header[i].rfind("le_", 0) != 0) continue;

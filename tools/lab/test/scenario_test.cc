@@ -157,6 +157,18 @@ faults: [{at: 5s, name: reload, command: [cp, "{{scenario_dir}}/v2.yaml", "{{dir
   EXPECT_THAT(bad.status().message(), HasSubstr("faults[0].duration: a command is an instant event"));
 }
 
+TEST(ScenarioTest, KeelLoadTemplatesPassThrough) {
+  Placeholders ph{"/bin/keel", "/tmp/out", "", {}, {}};
+  auto s = ParseScenario(R"(
+name: x
+loads: [{name: l, target: "http://127.0.0.1:{{port:a}}/u/{{seq}}", duration: 1s,
+         args: [--body, "{{zipf:1.1:100}} {{rand:1:9}} {{uuid}}"]}]
+)", &ph);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->loads[0].target, "http://127.0.0.1:" + std::to_string(ph.ports["a"]) + "/u/{{seq}}");
+  EXPECT_EQ(s->loads[0].args[1], "{{zipf:1.1:100}} {{rand:1:9}} {{uuid}}");
+}
+
 TEST(ScenarioTest, LoadScenarioNamesTheFile) {
   Placeholders ph{"/bin/keel", "/tmp/out", "", {}, {}};
   auto s = LoadScenario("/nonexistent/scenario.yaml", &ph);

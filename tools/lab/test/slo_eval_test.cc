@@ -66,6 +66,17 @@ TEST(SloEvalTest, ReadsKeelLoadTimeseries) {
   EXPECT_DOUBLE_EQ(s->offset_s, 0.25);
 }
 
+TEST(SloEvalTest, OverLimitAnswersOfAnRlsLoadAreGood) {
+  const std::string path = WriteTemp(
+      "t,sent,completed,errors,p50_ms,p99_ms,p999_ms,corrected,ok,over_limit,le_5ms\n"
+      "1.000,100,100,1,1.0,2.0,3.0,true,79,20,99\n");
+  auto s = ReadTimeseries(path, "rls", 0);
+  std::remove(path.c_str());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->rows[0].ok, 99u);
+  EXPECT_EQ(s->rows[0].errors, 1u);
+}
+
 TEST(SloEvalTest, MalformedTimeseriesNamesFileAndLine) {
   const std::string path = WriteTemp("t,ok,errors\n1,5,x\n");
   auto s = ReadTimeseries(path, "main", 0);

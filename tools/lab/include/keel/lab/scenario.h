@@ -17,7 +17,9 @@
 // Placeholders in strings: {{keel}} (this binary), {{out}} (the output dir),
 // {{scenario_dir}} (the directory of the scenario file),
 // {{port:NAME}} (a free loopback port, the same for every use of NAME) and
-// {{dir:NAME}} (OUT/data/NAME, created before anything starts).
+// {{dir:NAME}} (OUT/data/NAME, created before anything starts). keel load's
+// request templates ({{seq}}, {{uuid}}, {{rand:..}}, {{zipf:..}}) pass
+// through to the load.
 //
 //   Placeholders ph{.keel = "/usr/bin/keel", .out = "/tmp/run"};
 //   StatusOr<Scenario> s = LoadScenario("lab/hello.yaml", &ph);

@@ -4,7 +4,8 @@
 //
 // Events per second: total = ok + errors (every request with an outcome);
 // good = ok for an availability SLO, good = answered OK within the threshold
-// (the le_<threshold> column) for a latency SLO. An SLO passes when the
+// (the le_<threshold> column) for a latency SLO. For an rls:// load an
+// OVER_LIMIT answer is an answer (the limiter working): it counts as ok. An SLO passes when the
 // run's good/total meets the objective, i.e. the run used at most its whole
 // error budget; a run with no events does not pass. Burn-rate alert pairs
 // are evaluated over the same seconds with windows scaled from
