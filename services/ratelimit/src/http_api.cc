@@ -1,137 +1,9 @@
 #include "http_api.h"
 
-#include <cmath>
-#include <nlohmann/json.hpp>
-#include <optional>
-
-#include "keel/base/units.h"
+#include "json_api.h"
 
 namespace keel::ratelimit {
 namespace {
-
-using Json = nlohmann::json;
-
-constexpr std::pair<const char*, Unit> kUnitNames[] = {
-    {"SECOND", Unit::kSecond}, {"MINUTE", Unit::kMinute}, {"HOUR", Unit::kHour}, {"DAY", Unit::kDay},
-    {"WEEK", Unit::kWeek},     {"MONTH", Unit::kMonth},   {"YEAR", Unit::kYear},
-};
-const char* UnitJsonName(Unit unit) {
-  for (const auto& [name, u] : kUnitNames) {
-    if (u == unit) return name;
-  }
-  return "UNKNOWN";
-}
-const char* CodeName(ResponseCode code) {
-  return code == ResponseCode::kOk ? "OK" : code == ResponseCode::kOverLimit ? "OVER_LIMIT" : "UNKNOWN";
-}
-
-// proto3 JSON accepts both the field name and its lowerCamelCase form.
-const Json* Field(const Json& obj, const char* snake, const char* camel) {
-  if (auto it = obj.find(snake); it != obj.end()) return &*it;
-  if (auto it = obj.find(camel); it != obj.end()) return &*it;
-  return nullptr;
-}
-
-// A proto3 JSON integer: a number or a decimal string.
-bool JsonInt(const Json& v, std::int64_t* out) {
-  if (v.is_number_integer()) {
-    *out = v.get<std::int64_t>();
-    return true;
-  }
-  if (v.is_string()) {
-    auto n = ParseInt(v.get<std::string>());
-    if (!n.ok()) return false;
-    *out = *n;
-    return true;
-  }
-  return false;
-}
-
-// proto3 JSON for a Duration: seconds with up to 9 fractional digits, "s".
-std::string DurationJson(Duration d) {
-  const auto ns = d.count();
-  char buf[48];
-  if (ns % 1'000'000'000 == 0) {
-    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(ns / 1'000'000'000));
-  } else {
-    std::snprintf(buf, sizeof buf, "%lld.%09llds", static_cast<long long>(ns / 1'000'000'000),
-                  static_cast<long long>(ns % 1'000'000'000));
-  }
-  return buf;
-}
-
-void JsonError(net::Response& res, int status, const std::string& message) { res.SetError(status, message); }
-
-// Parses the request; the views in `input` point into `doc`.
-Status ParseRequest(const Json& doc, RateLimitInput* input) {
-  if (!doc.is_object()) return InvalidArgument("body must be a JSON object (an Envoy RateLimitRequest)");
-  const Json* domain = Field(doc, "domain", "domain");
-  if (!domain || !domain->is_string()) return InvalidArgument("domain: required string");
-  input->domain = domain->get_ref<const std::string&>();
-  if (const Json* h = Field(doc, "hits_addend", "hitsAddend")) {
-    std::int64_t hits = 0;
-    if (!JsonInt(*h, &hits)) return InvalidArgument("hits_addend: expected an integer");
-    input->hits_addend = hits == 0 ? 1 : hits;  // negative: a refund (HTTP only)
-  }
-  const Json* descriptors = Field(doc, "descriptors", "descriptors");
-  if (!descriptors || !descriptors->is_array()) return InvalidArgument("descriptors: required list");
-  for (std::size_t i = 0; i < descriptors->size(); ++i) {
-    const Json& d = (*descriptors)[i];
-    const std::string where = "descriptors[" + std::to_string(i) + "]";
-    if (!d.is_object()) return InvalidArgument(where + ": expected an object");
-    DescriptorInput in;
-    const Json* entries = Field(d, "entries", "entries");
-    if (!entries || !entries->is_array() || entries->empty()) return InvalidArgument(where + ".entries: required non-empty list");
-    for (const Json& e : *entries) {
-      const Json* k = e.is_object() ? Field(e, "key", "key") : nullptr;
-      const Json* v = e.is_object() ? Field(e, "value", "value") : nullptr;
-      if (!k || !k->is_string() || (v && !v->is_string())) {
-        return InvalidArgument(where + ".entries: each needs a string key and value");
-      }
-      in.entries.push_back({k->get_ref<const std::string&>(), v ? std::string_view(v->get_ref<const std::string&>()) : ""});
-    }
-    if (const Json* l = Field(d, "limit", "limit")) {
-      const Json* rpu = l->is_object() ? Field(*l, "requests_per_unit", "requestsPerUnit") : nullptr;
-      const Json* unit = l->is_object() ? Field(*l, "unit", "unit") : nullptr;
-      std::int64_t n = 0;
-      if (!rpu || !JsonInt(*rpu, &n) || n < 0 || n > UINT32_MAX || !unit || !unit->is_string()) {
-        return InvalidArgument(where + ".limit: needs requests_per_unit and unit (SECOND .. YEAR, WEEK)");
-      }
-      std::optional<Unit> parsed;
-      for (const auto& [name, u] : kUnitNames) {
-        if (unit->get_ref<const std::string&>() == name) parsed = u;
-      }
-      if (!parsed) return InvalidArgument(where + ".limit.unit: unknown unit");
-      in.limit = LimitOverride{static_cast<std::uint32_t>(n), *parsed};
-    }
-    if (const Json* h = Field(d, "hits_addend", "hitsAddend")) {
-      std::int64_t hits = 0;
-      if (!JsonInt(*h, &hits)) return InvalidArgument(where + ".hits_addend: expected an integer");
-      in.hits = hits;
-    }
-    input->descriptors.push_back(std::move(in));
-  }
-  return Status::Ok();
-}
-
-Json ResponseJson(const RateLimitOutput& out) {
-  Json statuses = Json::array();
-  for (const DescriptorOutput& d : out.statuses) {
-    Json s = {{"code", CodeName(d.code)}};
-    if (d.overridden) {
-      s["currentLimit"] = {{"requestsPerUnit", d.override_limit.requests_per_unit},
-                           {"unit", UnitJsonName(d.override_limit.unit)}};
-    } else if (d.current_limit) {
-      s["currentLimit"] = {{"requestsPerUnit", d.current_limit->spec.requests_per_unit},
-                           {"unit", UnitJsonName(d.current_limit->spec.unit)}};
-      if (!d.current_limit->name.empty()) s["currentLimit"]["name"] = d.current_limit->name;
-    }
-    if (d.limit_remaining) s["limitRemaining"] = d.limit_remaining;
-    if (d.current_limit || d.overridden) s["durationUntilReset"] = DurationJson(d.duration_until_reset);
-    statuses.push_back(std::move(s));
-  }
-  return {{"overallCode", CodeName(out.overall_code)}, {"statuses", statuses}};
-}
 
 std::string CeilSeconds(Duration d) {
   return std::to_string((d.count() + 999'999'999) / 1'000'000'000);
@@ -190,20 +62,23 @@ std::string_view QueryParam(std::string_view query, std::string_view name) {
 
 Status AddHttpApi(net::Router& router, Limiter& limiter, HttpApiOptions options) {
   Status st = router.Add(net::Method::kPost, "/json", [&limiter](const net::Request& req, net::Response& res) {
-    Json doc = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return JsonError(res, 400, "body is not valid JSON");
-    RateLimitInput input;
-    Status parsed = ParseRequest(doc, &input);
-    if (!parsed.ok()) return JsonError(res, 400, parsed.message());
-    RateLimitOutput out;
+    // One parser, input and output per HTTP worker thread, reused: in the
+    // steady state a decision over HTTP allocates nothing.
+    thread_local JsonRequestParser parser;
+    thread_local RateLimitInput input;
+    thread_local RateLimitOutput out;
+    Status parsed = parser.Parse(req.body, &input);
+    if (!parsed.ok()) return res.SetError(400, parsed.message());
     Status decided = limiter.Decide(input, &out);
     if (!decided.ok()) {
-      return JsonError(res, decided.code() == StatusCode::kInvalidArgument ? 400 : 503, decided.message());
+      out.config.reset();
+      return res.SetError(decided.code() == StatusCode::kInvalidArgument ? 400 : 503, decided.message());
     }
     res.set_status(out.overall_code == ResponseCode::kOverLimit ? 429 : 200);
     res.set_content_type("application/json");
     AddRateLimitHeaders(out, res);
-    res.body() = ResponseJson(out).dump();
+    AppendResponseJson(out, &res.body());
+    out.config.reset();  // do not pin an old config between requests
   });
   if (!st.ok()) return st;
 
@@ -252,7 +127,7 @@ Status AddHttpApi(net::Router& router, Limiter& limiter, HttpApiOptions options)
     Status inspected = limiter.Inspect(domain, entries, &out);
     if (!inspected.ok()) return res.SetError(404, inspected.message());
     res.set_content_type("application/json");
-    res.body() = ResponseJson(out).dump();
+    AppendResponseJson(out, &res.body());
   };
   st = router.Add(net::Method::kGet, "/v1/keys", keys);
   if (!st.ok()) return st;

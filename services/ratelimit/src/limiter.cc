@@ -133,7 +133,10 @@ std::shared_ptr<const RuleConfig> Limiter::config() const { return impl_->snapsh
 Status Limiter::Decide(const RateLimitInput& input, RateLimitOutput* output) {
   if (input.domain.empty()) return InvalidArgument("rate limit domain must not be empty");
   if (input.descriptors.empty()) return InvalidArgument("rate limit descriptor list must not be empty");
-  const auto started = std::chrono::steady_clock::now();
+  // The decision's instant, and the start of its latency (one clock read
+  // fewer per call: the limiter's clock is the system's steady clock in
+  // production; a simulated one in tests observes 0).
+  const Clock::time_point now = impl_->clock.Now();
   const std::shared_ptr<const Snapshot> snap = impl_->snapshot.load();
   const RuleConfig& config = *snap->config;
   output->config = snap->config;
@@ -161,7 +164,6 @@ Status Limiter::Decide(const RateLimitInput& input, RateLimitOutput* output) {
     return false;
   };
 
-  const Clock::time_point now = impl_->clock.Now();
   for (std::size_t i = 0; i < input.descriptors.size(); ++i) {
     const DescriptorInput& d = input.descriptors[i];
     DescriptorOutput& out = output->statuses[i];
@@ -261,8 +263,7 @@ Status Limiter::Decide(const RateLimitInput& input, RateLimitOutput* output) {
       stats.within_limit->Inc(hits_u);
     }
   }
-  impl_->decision_seconds->Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  impl_->decision_seconds->Observe(std::chrono::duration<double>(impl_->clock.Now() - now).count());
   return Status::Ok();
 }
 

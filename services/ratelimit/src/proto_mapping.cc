@@ -1,33 +1,6 @@
 #include "proto_mapping.h"
 
 namespace keel::ratelimit {
-namespace {
-
-// Envoy numbers units SECOND=1 .. YEAR=6, WEEK=7 (both RateLimitUnit and
-// RateLimitResponse.RateLimit.Unit).
-constexpr std::pair<int, Unit> kEnvoyUnits[] = {
-    {1, Unit::kSecond}, {2, Unit::kMinute}, {3, Unit::kHour}, {4, Unit::kDay},
-    {5, Unit::kMonth},  {6, Unit::kYear},   {7, Unit::kWeek},
-};
-
-bool FromEnvoyUnit(int envoy, Unit* unit) {
-  for (const auto& [number, u] : kEnvoyUnits) {
-    if (number == envoy) {
-      *unit = u;
-      return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
-int EnvoyUnit(Unit unit) {
-  for (const auto& [number, u] : kEnvoyUnits) {
-    if (u == unit) return number;
-  }
-  return 0;
-}
 
 Status FromProto(const RlsRequest& request, RateLimitInput* input) {
   if (request.domain().empty()) return InvalidArgument("rate limit domain must not be empty");
@@ -45,11 +18,11 @@ Status FromProto(const RlsRequest& request, RateLimitInput* input) {
     for (const auto& e : d.entries()) in.entries.push_back({e.key(), e.value()});
     in.limit.reset();
     if (d.has_limit()) {
-      Unit unit = Unit::kSecond;
-      if (!FromEnvoyUnit(d.limit().unit(), &unit)) {
+      const std::optional<Unit> unit = UnitFromEnvoyNumber(d.limit().unit());
+      if (!unit) {
         return InvalidArgument("descriptor " + std::to_string(i) + ": limit override needs a unit");
       }
-      in.limit = LimitOverride{d.limit().requests_per_unit(), unit};
+      in.limit = LimitOverride{d.limit().requests_per_unit(), *unit};
     }
     in.hits.reset();
     if (d.has_hits_addend()) in.hits = static_cast<std::int64_t>(d.hits_addend().value());
@@ -65,11 +38,11 @@ void ToProto(const RateLimitOutput& output, RlsResponse* response) {
     if (d.overridden) {
       auto* limit = s->mutable_current_limit();
       limit->set_requests_per_unit(d.override_limit.requests_per_unit);
-      limit->set_unit(static_cast<RlsResponse::RateLimit::Unit>(EnvoyUnit(d.override_limit.unit)));
+      limit->set_unit(static_cast<RlsResponse::RateLimit::Unit>(EnvoyUnitNumber(d.override_limit.unit)));
     } else if (d.current_limit) {
       auto* limit = s->mutable_current_limit();
       limit->set_requests_per_unit(d.current_limit->spec.requests_per_unit);
-      limit->set_unit(static_cast<RlsResponse::RateLimit::Unit>(EnvoyUnit(d.current_limit->spec.unit)));
+      limit->set_unit(static_cast<RlsResponse::RateLimit::Unit>(EnvoyUnitNumber(d.current_limit->spec.unit)));
       limit->set_name(d.current_limit->name);
     }
     s->set_limit_remaining(d.limit_remaining);

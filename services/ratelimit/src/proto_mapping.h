@@ -17,7 +17,4 @@ Status FromProto(const RlsRequest& request, RateLimitInput* input);
 
 void ToProto(const RateLimitOutput& output, RlsResponse* response);
 
-// Envoy's number for a unit (RateLimitUnit / RateLimit.Unit): SECOND=1 .. WEEK=7.
-int EnvoyUnit(Unit unit);
-
 }  // namespace keel::ratelimit

@@ -279,9 +279,9 @@ const Rule* RuleConfig::Match(std::string_view domain, std::span<const Descripto
   if (d == domains_.end() || entries.empty()) return nullptr;
   const Node* level = &d->second;
   const Rule* found = nullptr;
-  // The key_value lookup string is rebuilt per entry; a small buffer keeps
-  // short keys off the heap.
-  std::string key;
+  // The key_value lookup string is rebuilt per entry, in a per-thread
+  // buffer: long descriptors ("remote_address_2001:db8::1") stay off the heap.
+  thread_local std::string key;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     key.assign(entries[i].key);
     key += '_';

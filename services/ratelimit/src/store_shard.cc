@@ -2,9 +2,10 @@
 
 namespace keel::ratelimit {
 
-void Store::Shard::Init(std::size_t slots, std::size_t max_entries, std::size_t eviction_sample) {
-  slots_ = std::make_unique<Slot[]>(slots);
-  size_ = slots;
+void Store::Shard::Init(Slot* slots, std::size_t count, std::size_t max_entries,
+                        std::size_t eviction_sample) {
+  slots_ = slots;
+  size_ = count;
   max_entries_ = max_entries;
   sample_ = eviction_sample;
 }

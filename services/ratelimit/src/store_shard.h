@@ -24,8 +24,9 @@ static_assert(sizeof(Slot) == 24);
 class alignas(64) Store::Shard {
  public:
   Shard() = default;
-  // Allocates `slots` slots (< 2^32); holds at most max_entries < slots.
-  void Init(std::size_t slots, std::size_t max_entries, std::size_t eviction_sample);
+  // Uses slots[0, count) (count < 2^32, all empty; the Store owns them);
+  // holds at most max_entries < count.
+  void Init(Slot* slots, std::size_t count, std::size_t max_entries, std::size_t eviction_sample);
 
   std::mutex& mu() const { return mu_; }
 
@@ -53,7 +54,7 @@ class alignas(64) Store::Shard {
   std::size_t PickVictim(std::size_t from) const;
 
   mutable std::mutex mu_;
-  std::unique_ptr<Slot[]> slots_;  // GUARDED_BY(mu_), like everything below
+  Slot* slots_ = nullptr;  // GUARDED_BY(mu_), like everything below
   std::size_t size_ = 0;
   std::size_t max_entries_ = 0;
   std::size_t sample_ = 1;

@@ -21,6 +21,14 @@ namespace keel::ratelimit {
 // Envoy's RateLimitResponse.Code numbering.
 enum class ResponseCode { kUnknown = 0, kOk = 1, kOverLimit = 2 };
 
+// Envoy's unit enums (RateLimitUnit and RateLimitResponse.RateLimit.Unit):
+// SECOND=1, MINUTE=2, HOUR=3, DAY=4, MONTH=5, YEAR=6, WEEK=7; 0 is UNKNOWN,
+// which no Unit has (nullopt).
+int EnvoyUnitNumber(Unit unit);
+std::string_view EnvoyUnitName(Unit unit);  // "SECOND" ...
+std::optional<Unit> UnitFromEnvoyNumber(std::int64_t number);
+std::optional<Unit> UnitFromEnvoyName(std::string_view name);
+
 struct LimitOverride {  // a descriptor's own limit, instead of the config's
   std::uint32_t requests_per_unit = 0;
   Unit unit = Unit::kSecond;

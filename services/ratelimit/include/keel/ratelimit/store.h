@@ -72,7 +72,9 @@ class Store {
 
   // Allocates the whole table: 24-byte slots for (max_keys * 1.05 + 16 per
   // shard) / 0.8 entries, about 31.5 B per key of cap (MemoryBytes() reports
-  // the exact figure).
+  // the exact figure), in one mapping that asks for transparent huge pages
+  // (madvise(MADV_HUGEPAGE)): a table of many MiB probed at random would
+  // otherwise miss the TLB on most lookups.
   // InvalidArgument on bad options.
   static StatusOr<std::unique_ptr<Store>> Create(const StoreOptions& options);
 
@@ -107,14 +109,20 @@ class Store {
   StoreStats Stats() const;
   // Bytes the store owns (table, shards, this object). Constant after Create.
   std::size_t MemoryBytes() const { return memory_bytes_; }
+  // Slots in each shard's table (what a full Sweep pass examines per shard).
+  std::size_t SlotsPerShard() const { return slots_per_shard_; }
 
  private:
   class Shard;
-  Store(std::unique_ptr<Shard[]> shards, std::size_t shard_count, std::size_t memory_bytes);
+  struct Table;  // the slots of every shard, one mapping
+  Store(std::unique_ptr<Table> table, std::unique_ptr<Shard[]> shards, std::size_t shard_count,
+        std::size_t slots_per_shard, std::size_t memory_bytes);
 
+  std::unique_ptr<Table> table_;
   std::unique_ptr<Shard[]> shards_;
   const std::size_t shard_count_;
   const int shard_shift_;  // shard = key >> shard_shift_
+  const std::size_t slots_per_shard_;
   const std::size_t memory_bytes_;
 };
 
