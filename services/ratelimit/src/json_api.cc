@@ -38,6 +38,21 @@ bool IsNull(od::value& v) {
   return !v.is_null().get(null) && null;
 }
 
+// Calls f(name, value) for each field of `obj` whose value is not null
+// (proto3 JSON: null is the field's default); stops at f's first error.
+template <typename F>
+Status ForEachField(od::object& obj, F&& f) {
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto err = field.unescaped_key().get(key)) return SyntaxError(err);
+    od::value value;
+    if (auto err = field.value().get(value)) return SyntaxError(err);
+    if (IsNull(value)) continue;
+    if (Status st = f(key, value); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
 enum class IntResult { kOk, kNotInteger, kSyntax };
 
 // A proto3 JSON integer: a JSON number without fraction or exponent, or a
@@ -95,16 +110,10 @@ Status ParseLimit(od::value& v, std::size_t index, LimitOverride* out) {
   if (v.get_object().get(obj)) return FieldError(index, "limit", kNeeds);
   bool have_rpu = false;
   bool have_unit = false;
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto err = field.unescaped_key().get(key)) return SyntaxError(err);
-    od::value value;
-    if (auto err = field.value().get(value)) return SyntaxError(err);
-    if (IsNull(value)) continue;
+  Status st = ForEachField(obj, [&](std::string_view key, od::value& value) -> Status {
     if (Is(key, "requests_per_unit", "requestsPerUnit")) {
       std::int64_t n = 0;
-      Status st = IntField(value, "limit.requests_per_unit", &n, index, true);
-      if (!st.ok()) return st;
+      if (Status s = IntField(value, "limit.requests_per_unit", &n, index, true); !s.ok()) return s;
       if (n < 0 || n > std::numeric_limits<std::uint32_t>::max()) {
         return FieldError(index, "limit.requests_per_unit", "out of range (0 .. 4294967295)");
       }
@@ -121,15 +130,16 @@ Status ParseLimit(od::value& v, std::size_t index, LimitOverride* out) {
         unit = UnitFromEnvoyName(name);
       } else {
         std::int64_t number = 0;
-        Status st = IntField(value, "limit.unit", &number, index, true);
-        if (!st.ok()) return st;
+        if (Status s = IntField(value, "limit.unit", &number, index, true); !s.ok()) return s;
         unit = UnitFromEnvoyNumber(number);
       }
       if (!unit) return FieldError(index, "limit.unit", "unknown unit (SECOND .. YEAR, WEEK)");
       out->unit = *unit;
       have_unit = true;
     }
-  }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
   if (!have_rpu || !have_unit) return FieldError(index, "limit", kNeeds);
   return Status::Ok();
 }
@@ -146,13 +156,8 @@ Status ParseEntries(od::value& v, std::size_t index, std::vector<DescriptorEntry
     if (e.get_object().get(obj)) return FieldError(index, "entries", kNeeds);
     DescriptorEntry entry;
     bool have_key = false;
-    for (auto field : obj) {
-      std::string_view key;
-      if (auto err = field.unescaped_key().get(key)) return SyntaxError(err);
-      od::value value;
-      if (auto err = field.value().get(value)) return SyntaxError(err);
-      if (key != "key" && key != "value") continue;
-      if (IsNull(value)) continue;
+    Status st = ForEachField(obj, [&](std::string_view key, od::value& value) -> Status {
+      if (key != "key" && key != "value") return Status::Ok();
       std::string_view text;
       if (auto err = ReadString(value, &text)) {
         return err == simdjson::INCORRECT_TYPE ? FieldError(index, "entries", kNeeds) : SyntaxError(err);
@@ -163,7 +168,9 @@ Status ParseEntries(od::value& v, std::size_t index, std::vector<DescriptorEntry
       } else {
         entry.value = text;
       }
-    }
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
     if (!have_key) return FieldError(index, "entries", kNeeds);
     if (entries->size() == kMaxEntries) return FieldError(index, "entries", "at most 64 entries");
     entries->push_back(entry);
@@ -179,27 +186,26 @@ Status ParseDescriptor(od::value& v, std::size_t index, DescriptorInput* in) {
   in->limit.reset();
   in->hits.reset();
   bool have_entries = false;
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto err = field.unescaped_key().get(key)) return SyntaxError(err);
-    od::value value;
-    if (auto err = field.value().get(value)) return SyntaxError(err);
-    if (IsNull(value)) continue;
-    Status st;
+  Status st = ForEachField(obj, [&](std::string_view key, od::value& value) -> Status {
     if (key == "entries") {
-      st = ParseEntries(value, index, &in->entries);
       have_entries = true;
-    } else if (key == "limit") {
-      LimitOverride limit;
-      st = ParseLimit(value, index, &limit);
-      in->limit = limit;
-    } else if (Is(key, "hits_addend", "hitsAddend")) {
-      std::int64_t hits = 0;
-      st = IntField(value, "hits_addend", &hits, index, true);
-      in->hits = hits;
+      return ParseEntries(value, index, &in->entries);
     }
-    if (!st.ok()) return st;
-  }
+    if (key == "limit") {
+      LimitOverride limit;
+      Status s = ParseLimit(value, index, &limit);
+      in->limit = limit;
+      return s;
+    }
+    if (Is(key, "hits_addend", "hitsAddend")) {
+      std::int64_t hits = 0;
+      Status s = IntField(value, "hits_addend", &hits, index, true);
+      in->hits = hits;
+      return s;
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
   if (!have_entries) return FieldError(index, "entries", "required non-empty list");
   return Status::Ok();
 }
@@ -268,29 +274,25 @@ Status JsonRequestParser::Parse(std::string_view body, RateLimitInput* input) {
   input->hits_addend = 1;
   bool have_domain = false;
   bool have_descriptors = false;
-  for (auto field : root) {
-    std::string_view key;
-    if (auto err = field.unescaped_key().get(key)) return SyntaxError(err);
-    od::value value;
-    if (auto err = field.value().get(value)) return SyntaxError(err);
-    if (IsNull(value)) continue;
-    Status st;
+  Status st = ForEachField(root, [&](std::string_view key, od::value& value) -> Status {
     if (key == "domain") {
       have_domain = true;
       if (auto err = ReadString(value, &input->domain)) {
-        st = err == simdjson::INCORRECT_TYPE ? InvalidArgument("domain: required string") : SyntaxError(err);
+        return err == simdjson::INCORRECT_TYPE ? InvalidArgument("domain: required string") : SyntaxError(err);
       }
     } else if (key == "descriptors") {
-      st = ParseDescriptors(value, input);
       have_descriptors = true;
+      return ParseDescriptors(value, input);
     } else if (Is(key, "hits_addend", "hitsAddend")) {
       std::int64_t hits = 0;
-      st = IntField(value, "hits_addend", &hits, 0, false);
+      Status s = IntField(value, "hits_addend", &hits, 0, false);
       // 0 is proto3's default, which Envoy reads as 1; negative refunds.
       input->hits_addend = hits == 0 ? 1 : hits;
+      return s;
     }
-    if (!st.ok()) return st;
-  }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
   // Anything after the root object ("{...} {...}", "{...} x") is an error.
   const char* rest = nullptr;
   if (!doc.current_location().get(rest)) return InvalidArgument("body is not valid JSON (trailing content)");
