@@ -73,26 +73,6 @@ void Response::Reset() {
   header_count_ = 0;
 }
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    if (c == '"') out->append("\\\"");
-    else if (c == '\\') out->append("\\\\");
-    else if (c == '\n') out->append("\\n");
-    else if (c == '\r') out->append("\\r");
-    else if (c == '\t') out->append("\\t");
-    else if (c < 0x20 || c >= 0x7f) {
-      // Non-ASCII bytes from untrusted input may not be valid UTF-8: escape them.
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out->append(buf);
-    } else {
-      out->push_back(static_cast<char>(c));
-    }
-  }
-  out->push_back('"');
-}
-
 void Response::SetError(int status, std::string_view message) {
   status_ = status;
   content_type_.assign("application/json");

@@ -118,30 +118,6 @@ TEST(HttpMessageTest, ReasonPhrases) {
   for (const auto& c : cases) EXPECT_EQ(ReasonPhrase(c.status), c.phrase) << c.status;
 }
 
-TEST(HttpMessageTest, AppendJsonStringEscapes) {
-  const struct {
-    std::string in;
-    std::string_view out;
-  } cases[] = {
-      {"plain", R"("plain")"},
-      {"", R"("")"},
-      {"a\"b\\c", R"("a\"b\\c")"},
-      {"\n\r\t", R"("\n\r\t")"},
-      {std::string("\x00\x01\x1f", 3), R"("\u0000\u0001\u001f")"},
-      {"\x7f", R"("\u007f")"},
-      // Bytes from the network may not be UTF-8: each is escaped on its own.
-      {"caf\xc3\xa9", R"("caf\u00c3\u00a9")"},
-      {"\xff", R"("\u00ff")"},
-      {"/<>'", R"("/<>'")"},
-  };
-  for (const auto& c : cases) {
-    std::string out = "prefix:";
-    AppendJsonString(&out, c.in);
-    EXPECT_EQ(out, "prefix:" + std::string(c.out));
-    // Always valid JSON, whatever the input bytes.
-    EXPECT_TRUE(nlohmann::json::accept(out.substr(7))) << out;
-  }
-}
 
 TEST(HttpMessageTest, HeaderLookupIsCaseInsensitiveAndReturnsFirst) {
   const std::vector<Header> headers = {

@@ -9,6 +9,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "keel/base/json_string.h"
+
 namespace keel::obs {
 namespace {
 
@@ -17,28 +19,6 @@ std::atomic<int> g_fd{2};
 std::mutex g_write_mu;
 
 constexpr std::string_view kLevelNames[] = {"debug", "info", "warn", "error"};
-
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 void AppendTimestamp(std::string* out) {
   auto now = std::chrono::system_clock::now();

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "keel/base/json_string.h"
 #include "keel/obs/trace_context.h"
 
 namespace keel::net {
@@ -88,7 +89,7 @@ class Response {
 // "OK", "Not Found", ...; "Unknown" for codes without a registered phrase.
 std::string_view ReasonPhrase(int status);
 
-// Appends s to out as a JSON string literal (quotes included).
-void AppendJsonString(std::string* out, std::string_view s);
+// Appends s to out as a JSON string literal (keel/base/json_string.h).
+using keel::AppendJsonString;
 
 }  // namespace keel::net
