@@ -305,7 +305,8 @@ Status JsonRequestParser::Parse(std::string_view body, RateLimitInput* input) {
 
 void AppendDurationJson(Duration d, std::string* out) {
   const auto ns = d.count();
-  const auto abs = static_cast<std::uint64_t>(ns < 0 ? -ns : ns);
+  // Negated in unsigned arithmetic: -ns overflows for the most negative value.
+  const auto abs = ns < 0 ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
   if (ns < 0) out->push_back('-');
   AppendUint(abs / 1'000'000'000, out);
   // As protobuf writes it: 0, 3, 6 or 9 fractional digits.

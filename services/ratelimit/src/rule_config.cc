@@ -1,8 +1,12 @@
 #include "keel/ratelimit/rule_config.h"
 
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -12,6 +16,63 @@
 namespace keel::ratelimit {
 namespace {
 
+// Nested descriptors deeper than this cannot be useful (a POST /json
+// descriptor has at most 64 entries) and are most likely an alias that refers
+// to its own list, which would otherwise recurse until the stack overflows.
+constexpr int kMaxDescriptorDepth = 64;
+
+// Aliases let a short file stand for an exponentially large one ("billion
+// laughs"). Every map entry and list item the parser visits is counted, and
+// a file may visit at most one per byte of its text (or kMinVisitBudget, if
+// more): a file without aliases always fits, one with aliases for shared
+// limits too, and no file makes a reload take more than linear time.
+constexpr std::size_t kMinVisitBudget = 100'000;
+
+// yaml-cpp 0.7's LoadAll loops forever, allocating until std::bad_alloc, on
+// a document that starts with a token no node can start with, such as a
+// stray ',' (jbeder/yaml-cpp#1040): the parser reports an empty document
+// without consuming the token, then is asked for the next one. This handler,
+// for a first pass that builds nothing, notices a document that starts where
+// the previous one did.
+class ProgressCheck : public YAML::EventHandler {
+ public:
+  // Where the parser got stuck, if it did.
+  std::optional<YAML::Mark> stuck() const { return stuck_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (mark.pos <= last_start_) stuck_ = mark;
+    last_start_ = mark.pos;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  int last_start_ = -1;
+  std::optional<YAML::Mark> stuck_;
+};
+
+// YAML::LoadAll, unless the parser would get stuck. Throws what LoadAll throws.
+StatusOr<std::vector<YAML::Node>> LoadAll(const std::string& yaml, const std::string& source) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  ProgressCheck check;
+  while (parser.HandleNextDocument(check)) {
+    if (const auto at = check.stuck()) {
+      const char c = at->pos >= 0 && static_cast<std::size_t>(at->pos) < yaml.size() ? yaml[at->pos] : ' ';
+      return InvalidArgument(source + ": YAML: error at line " + std::to_string(at->line + 1) + ", column " +
+                             std::to_string(at->column + 1) + ": unexpected " +
+                             (c > ' ' && c < 0x7f ? std::string("'") + c + "'" : std::string("token")));
+    }
+  }
+  return YAML::LoadAll(yaml);
+}
+
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -19,14 +80,26 @@ std::string Lower(std::string s) {
 
 class Parser {
  public:
-  explicit Parser(std::string source) : source_(std::move(source)) {}
+  Parser(std::string source, std::size_t visit_budget)
+      : source_(std::move(source)), visit_budget_(visit_budget), visits_left_(visit_budget) {}
 
   Status Fail(const std::string& path, const std::string& why) const {
     return InvalidArgument(source_ + ": " + path + ": " + why);
   }
 
-  Status Keys(const YAML::Node& node, const std::string& path, const std::set<std::string>& known) const {
+  // Counts n more nodes visited against the budget.
+  Status Visit(std::size_t n, const std::string& path) {
+    if (n > visits_left_) {
+      return Fail(path, "too large with its aliases expanded (more than " + std::to_string(visit_budget_) +
+                            " map entries and list items)");
+    }
+    visits_left_ -= n;
+    return Status::Ok();
+  }
+
+  Status Keys(const YAML::Node& node, const std::string& path, const std::set<std::string>& known) {
     if (!node.IsMap()) return Fail(path, "expected a map");
+    if (Status s = Visit(node.size(), path); !s.ok()) return s;
     for (const auto& kv : node) {
       const std::string key = kv.first.Scalar();
       if (!known.count(key)) return Fail(path.empty() ? key : path + "." + key, "unknown key");
@@ -53,7 +126,7 @@ class Parser {
   }
 
   Status NameAndReplaces(const YAML::Node& node, const std::string& path, LimitRule* limit,
-                         std::vector<std::string>* replaces) const {
+                         std::vector<std::string>* replaces) {
     if (node["name"]) {
       auto n = Str(node["name"], path + ".name");
       if (!n.ok()) return n.status();
@@ -61,6 +134,7 @@ class Parser {
     }
     if (const YAML::Node r = node["replaces"]) {
       if (!r.IsSequence()) return Fail(path + ".replaces", "expected a list of {name: ...}");
+      if (Status s = Visit(r.size(), path + ".replaces"); !s.ok()) return s;
       for (std::size_t i = 0; i < r.size(); ++i) {
         const std::string rp = path + ".replaces[" + std::to_string(i) + "]";
         if (Status s = Keys(r[i], rp, {"name"}); !s.ok()) return s;
@@ -75,7 +149,7 @@ class Parser {
   }
 
   StatusOr<LimitRule> Limit(const YAML::Node& node, const std::string& path, bool* unlimited,
-                            std::vector<std::string>* replaces) const {
+                            std::vector<std::string>* replaces) {
     if (Status s = Keys(node, path, {"unit", "requests_per_unit", "unlimited", "name", "replaces", "algorithm", "burst"});
         !s.ok()) {
       return s;
@@ -121,9 +195,15 @@ class Parser {
     return limit;
   }
 
+  // `depth` is 1 for a domain's own descriptors.
   Status Descriptors(const YAML::Node& list, const std::string& path, const std::string& parent_key,
-                     RuleConfig::Node* parent, std::size_t* rules) const {
+                     RuleConfig::Node* parent, std::size_t* rules, int depth) {
     if (!list.IsSequence()) return Fail(path, "expected a list of descriptors");
+    if (depth > kMaxDescriptorDepth) {
+      return Fail(path, "descriptors nested more than " + std::to_string(kMaxDescriptorDepth) +
+                            " levels deep (an alias to an enclosing list?)");
+    }
+    if (Status s = Visit(list.size(), path); !s.ok()) return s;
     for (std::size_t i = 0; i < list.size(); ++i) {
       const YAML::Node d = list[i];
       const std::string p = path + "[" + std::to_string(i) + "]";
@@ -156,6 +236,7 @@ class Parser {
         } else {
           const YAML::Node ls = d["rate_limits"];
           if (!ls.IsSequence() || ls.size() == 0) return Fail(p + ".rate_limits", "expected a non-empty list");
+          if (Status s = Visit(ls.size(), p + ".rate_limits"); !s.ok()) return s;
           for (std::size_t j = 0; j < ls.size(); ++j) {
             limits.push_back(ls[j]);
             paths.push_back(p + ".rate_limits[" + std::to_string(j) + "]");
@@ -187,7 +268,10 @@ class Parser {
         return Fail(p, "shadow_mode and detailed_metric need a rate_limit on the same descriptor");
       }
       if (d["descriptors"]) {
-        if (Status s = Descriptors(d["descriptors"], p + ".descriptors", full_key + ".", &node, rules); !s.ok()) return s;
+        if (Status s = Descriptors(d["descriptors"], p + ".descriptors", full_key + ".", &node, rules, depth + 1);
+            !s.ok()) {
+          return s;
+        }
       }
       if (final_key.back() == '*') parent->wildcards.push_back(final_key);
       parent->children.emplace(final_key, std::move(node));
@@ -197,6 +281,8 @@ class Parser {
 
  private:
   std::string source_;
+  std::size_t visit_budget_;
+  std::size_t visits_left_;
 };
 
 }  // namespace
@@ -204,13 +290,19 @@ class Parser {
 StatusOr<std::shared_ptr<const RuleConfig>> RuleConfig::Parse(const std::string& yaml, const std::string& source) {
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(yaml);
+    auto loaded = LoadAll(yaml, source);
+    if (!loaded.ok()) return loaded.status();
+    docs = std::move(*loaded);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own guard against deep nesting ("[[[[...") says "bad file".
+    return InvalidArgument(source + ": YAML: nested too deeply near line " + std::to_string(e.mark.line + 1) +
+                           ", column " + std::to_string(e.mark.column + 1));
   } catch (const YAML::Exception& e) {
     return InvalidArgument(source + ": YAML: " + e.what());
   }
   std::shared_ptr<RuleConfig> cfg(new RuleConfig());
   cfg->text_ = yaml;
-  Parser parser(source);
+  Parser parser(source, std::max(kMinVisitBudget, yaml.size()));
   try {
     bool fail_mode_set = false;
     for (std::size_t i = 0; i < docs.size(); ++i) {
@@ -243,7 +335,7 @@ StatusOr<std::shared_ptr<const RuleConfig>> RuleConfig::Parse(const std::string&
       if (cfg->domains_.count(*domain)) return parser.Fail(at("domain"), "duplicate domain '" + *domain + "'");
       Node root;
       if (doc["descriptors"]) {
-        Status s = parser.Descriptors(doc["descriptors"], at("descriptors"), *domain + ".", &root, &cfg->rule_count_);
+        Status s = parser.Descriptors(doc["descriptors"], at("descriptors"), *domain + ".", &root, &cfg->rule_count_, 1);
         if (!s.ok()) return s;
       }
       cfg->domains_.emplace(*domain, std::move(root));

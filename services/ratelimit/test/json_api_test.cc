@@ -218,7 +218,10 @@ TEST(DurationJsonTest, MatchesProtobufsFormat) {
       {250ms, "0.250s"},
       {-1500ms, "-1.500s"},
       {1001us, "0.001001s"},
-      {std::chrono::nanoseconds(1'000'000'001), "1.000000001s"}};
+      {std::chrono::nanoseconds(1'000'000'001), "1.000000001s"},
+      // Found by ratelimit_json_fuzz: negating the most negative value overflowed.
+      {Duration::min(), "-9223372036.854775808s"},
+      {Duration::max(), "9223372036.854775807s"}};
   for (const auto& [d, want] : cases) {
     std::string s;
     AppendDurationJson(d, &s);

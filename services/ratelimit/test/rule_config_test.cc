@@ -186,6 +186,87 @@ TEST(RuleConfigTest, ErrorsNameThePath) {
   }
 }
 
+// Found by ratelimit_rules_fuzz (the reproducers are in
+// fuzz/corpus/ratelimit_rules/): files that crashed or hung the parser, which
+// also runs on every reload of a live server.
+TEST(RuleConfigTest, RejectsAnAliasToAnEnclosingDescriptorList) {
+  // Was: infinite recursion, stack overflow.
+  auto cfg = RuleConfig::Parse("domain: d\ndescriptors: &a\n  - {key: x, descriptors: *a}\n", "test.yaml");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_THAT(cfg.status().message(), HasSubstr("test.yaml: descriptors[0].descriptors[0].descriptors"));
+  EXPECT_THAT(cfg.status().message(), HasSubstr("nested more than 64 levels deep"));
+}
+
+TEST(RuleConfigTest, RejectsAliasesThatExpandExponentially) {
+  // 2^40 descriptors in 3 KB ("billion laughs"). Was: hours of work and all
+  // memory; now: an error after at most ~100000 nodes.
+  std::string yaml = "http:\n  l0: &l0 [{key: a, rate_limit: {unit: second, requests_per_unit: 1}}, {key: b}]\n";
+  for (int i = 1; i <= 40; ++i) {
+    const std::string prev = "*l" + std::to_string(i - 1);
+    yaml += "  l" + std::to_string(i) + ": &l" + std::to_string(i) + " [{key: a, descriptors: " + prev +
+            "}, {key: b, descriptors: " + prev + "}]\n";
+  }
+  yaml += "domain: d\ndescriptors: *l40\n";
+  auto cfg = RuleConfig::Parse(yaml, "test.yaml");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_THAT(cfg.status().message(), HasSubstr("too large with its aliases expanded (more than 100000"));
+}
+
+TEST(RuleConfigTest, AliasesForSharedLimitsStillWork) {
+  auto cfg = Must(R"(
+domain: d
+descriptors:
+  - {key: a, rate_limit: &std {unit: second, requests_per_unit: 3}}
+  - {key: b, rate_limit: *std, descriptors: &inner [{key: c, rate_limit: *std}]}
+  - {key: e, descriptors: *inner}
+)");
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->rule_count(), 4u);
+  ASSERT_TRUE(Find(cfg, "d", {{"e", "1"}, {"c", "2"}}));
+  EXPECT_EQ(Find(cfg, "d", {{"e", "1"}, {"c", "2"}})->full_key, "d.e.c");
+}
+
+TEST(RuleConfigTest, NestsDescriptorsUpTo64LevelsDeep) {
+  auto nested = [](int levels) {
+    std::string yaml = "domain: d\ndescriptors: ";
+    for (int i = 0; i < levels; ++i) yaml += "[{key: k, descriptors: ";
+    yaml += "[{key: last, rate_limit: {unit: second, requests_per_unit: 1}}]";
+    for (int i = 0; i < levels; ++i) yaml += "}]";
+    return yaml + "\n";
+  };
+  auto cfg = Must(nested(63));
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->rule_count(), 1u);
+  auto too_deep = RuleConfig::Parse(nested(64), "test.yaml");
+  ASSERT_FALSE(too_deep.ok());
+  EXPECT_THAT(too_deep.status().message(), HasSubstr("nested more than 64 levels deep"));
+}
+
+TEST(RuleConfigTest, RejectsAStrayCommaThatHangsYamlCpp) {
+  // yaml-cpp 0.7's LoadAll looped forever on these, allocating until
+  // std::bad_alloc (jbeder/yaml-cpp#1040). Found by ratelimit_rules_fuzz
+  // as ",de\xffn: d\n".
+  for (const char* yaml : {",", ",a: d\n", "domain: d\n---\n,\n", ",de\xffn: d\n"}) {
+    auto cfg = RuleConfig::Parse(yaml, "test.yaml");
+    ASSERT_FALSE(cfg.ok()) << yaml;
+    EXPECT_THAT(cfg.status().message(), HasSubstr("test.yaml: YAML: error at line ")) << yaml;
+  }
+  auto cfg = RuleConfig::Parse("domain: d\n---\n,\n", "test.yaml");
+  EXPECT_EQ(cfg.status().message(), "test.yaml: YAML: error at line 3, column 1: unexpected ','");
+  // Empty documents still parse.
+  EXPECT_TRUE(Must("---\n---\ndomain: d\n---\n...\n"));
+}
+
+TEST(RuleConfigTest, RejectsYamlNestedTooDeeplyForTheParser) {
+  // yaml-cpp stops at its own depth limit (its message was "bad file").
+  for (const std::string& yaml : {std::string(100000, '['), std::string(20000, '{') + "a: 1",
+                                  "domain: d\nhttp: " + std::string(3000, '[') + std::string(3000, ']') + "\n"}) {
+    auto cfg = RuleConfig::Parse(yaml, "test.yaml");
+    ASSERT_FALSE(cfg.ok());
+    EXPECT_THAT(cfg.status().message(), HasSubstr("test.yaml: YAML: nested too deeply near line "));
+  }
+}
+
 TEST(RuleConfigTest, ZeroRequestsPerUnitDeniesEverythingAndHasNoLimit) {
   auto cfg = Must("domain: d\ndescriptors:\n  - {key: blocked, rate_limit: {unit: second, requests_per_unit: 0}}\n");
   const Rule* r = Find(cfg, "d", {{"blocked", "x"}});

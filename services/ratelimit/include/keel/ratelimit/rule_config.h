@@ -78,6 +78,10 @@ class RuleConfig {
  public:
   // Errors: InvalidArgument "<source>: <path>: <reason>", e.g.
   // "ratelimit.yaml: descriptors[2].rate_limit.unit: invalid unit 'secs'".
+  // Never crashes on a bad file: YAML nested deeper than yaml-cpp allows,
+  // descriptors nested more than 64 levels deep (an alias to an enclosing
+  // list), and aliases that expand a file past one visited map entry or list
+  // item per byte (at least 100000) are errors too.
   static StatusOr<std::shared_ptr<const RuleConfig>> Parse(const std::string& yaml, const std::string& source);
   static StatusOr<std::shared_ptr<const RuleConfig>> Load(const std::string& path);
 
