@@ -25,31 +25,35 @@ free_port() {
 
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
+# start_nginx PORT [LOCATION]: LOCATION is the body of `location / {...}`
+# (default: `return 200 "hello"`); each port gets its own prefix directory.
 start_nginx() {
   local port="$1"
+  local location="${2:-default_type text/plain; return 200 \"hello\";}"
   [ -x "$NGINX" ] || { echo "bench: nginx not found; run scripts/install-deps.sh" >&2; exit 2; }
-  mkdir -p "$WORK/nginx/logs"
-  cat > "$WORK/nginx/nginx.conf" <<CONF
+  local dir="$WORK/nginx-$port"
+  mkdir -p "$dir/logs"
+  cat > "$dir/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
-error_log $WORK/nginx/logs/error.log warn;
-pid $WORK/nginx/nginx.pid;
+error_log $dir/logs/error.log warn;
+pid $dir/nginx.pid;
 events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 1000000;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
   server {
     listen 127.0.0.1:$port;
-    location / { default_type text/plain; return 200 "hello"; }
+    location / { $location }
   }
 }
 CONF
-  "${PIN_SERVER[@]}" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
+  "${PIN_SERVER[@]}" "$NGINX" -p "$dir" -c "$dir/nginx.conf" &
   PIDS+=($!)
 }
 

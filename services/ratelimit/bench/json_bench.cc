@@ -57,6 +57,28 @@ void BM_KeelParseAndWrite(benchmark::State& state) {
 }
 BENCHMARK(BM_KeelParseAndWrite);
 
+void BM_KeelParse(benchmark::State& state) {
+  JsonRequestParser parser;
+  RateLimitInput input;
+  for (auto _ : state) {
+    Status st = parser.Parse(kRequest, &input);
+    benchmark::DoNotOptimize(st);
+  }
+}
+BENCHMARK(BM_KeelParse);
+
+void BM_KeelWrite(benchmark::State& state) {
+  const LimitRule rule = SampleRule();
+  const RateLimitOutput out = SampleOutput(&rule);
+  std::string body;
+  for (auto _ : state) {
+    body.clear();
+    AppendResponseJson(out, &body);
+    benchmark::DoNotOptimize(body.data());
+  }
+}
+BENCHMARK(BM_KeelWrite);
+
 void BM_NlohmannParseAndWrite(benchmark::State& state) {
   std::int64_t allocs = 0;
   for (auto _ : state) {

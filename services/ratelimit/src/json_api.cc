@@ -15,217 +15,194 @@ namespace od = simdjson::ondemand;
 constexpr std::size_t kMaxDescriptors = 64;  // as Limiter::Decide
 constexpr std::size_t kMaxEntries = 64;
 
-// Builds "descriptors[3].limit.unit: <reason>" only on the error path.
-Status FieldError(std::size_t index, std::string_view field, std::string_view reason) {
-  std::string msg = "descriptors[" + std::to_string(index) + "]";
-  if (!field.empty()) msg.append(".").append(field);
-  return InvalidArgument(msg.append(": ").append(reason));
-}
+// The parse functions below return true to go on; on an error they record
+// it here and return false, so the path that succeeds builds no Status.
+struct Errors {
+  Status status;
 
-Status SyntaxError(simdjson::error_code code) {
-  return InvalidArgument(std::string("body is not valid JSON (") + simdjson::error_message(code) + ")");
-}
+  bool Fail(Status s) {
+    status = std::move(s);
+    return false;
+  }
+  // "descriptors[3].limit.unit: <reason>"
+  bool Field(std::size_t index, std::string_view field, std::string_view reason) {
+    std::string msg = "descriptors[" + std::to_string(index) + "]";
+    if (!field.empty()) msg.append(".").append(field);
+    return Fail(InvalidArgument(msg.append(": ").append(reason)));
+  }
+  bool Syntax(simdjson::error_code code) {
+    return Fail(InvalidArgument(std::string("body is not valid JSON (") + simdjson::error_message(code) + ")"));
+  }
+};
 
 // The JSON name matches the proto field `snake` or its lowerCamelCase `camel`.
 bool Is(std::string_view key, std::string_view snake, std::string_view camel) {
   return key == snake || key == camel;
 }
 
-// Whether the value is JSON null (proto3 JSON: the field's default). A
-// syntax error in the value surfaces on the next read.
-bool IsNull(od::value& v) {
-  bool null = false;
-  return !v.is_null().get(null) && null;
-}
-
-// Calls f(name, value) for each field of `obj` whose value is not null
-// (proto3 JSON: null is the field's default); stops at f's first error.
+// Calls f(name, value, type) for each field of `obj` whose value is not null
+// (proto3 JSON: null is the field's default); stops when f returns false.
 template <typename F>
-Status ForEachField(od::object& obj, F&& f) {
+bool ForEachField(Errors& e, od::object& obj, F&& f) {
   for (auto field : obj) {
     std::string_view key;
-    if (auto err = field.unescaped_key().get(key)) return SyntaxError(err);
+    if (auto err = field.unescaped_key().get(key)) return e.Syntax(err);
     od::value value;
-    if (auto err = field.value().get(value)) return SyntaxError(err);
-    if (IsNull(value)) continue;
-    if (Status st = f(key, value); !st.ok()) return st;
+    if (auto err = field.value().get(value)) return e.Syntax(err);
+    od::json_type type;
+    if (auto err = value.type().get(type)) return e.Syntax(err);
+    if (type == od::json_type::null) {
+      bool null = false;  // consumes it, and checks it really is "null"
+      if (auto err = value.is_null().get(null); err || !null) return e.Syntax(err ? err : simdjson::N_ATOM_ERROR);
+      continue;
+    }
+    if (!f(key, value, type)) return false;
   }
-  return Status::Ok();
+  return true;
 }
-
-enum class IntResult { kOk, kNotInteger, kSyntax };
 
 // A proto3 JSON integer: a JSON number without fraction or exponent, or a
-// decimal string. `syntax` is set when the error is a malformed document.
-IntResult ReadInt(od::value& v, std::int64_t* out, simdjson::error_code* syntax) {
-  od::json_type type;
-  if (auto err = v.type().get(type)) {
-    *syntax = err;
-    return IntResult::kSyntax;
-  }
+// decimal string. Names the field (`name`, of descriptor `index` when
+// in_descriptor) when it is not one.
+bool ReadInt(Errors& e, od::value& v, od::json_type type, std::string_view name, std::size_t index,
+             bool in_descriptor, std::int64_t* out) {
   if (type == od::json_type::number) {
     // A fraction, an exponent or a value past int64 is not an integer here.
-    return v.get_int64().get(*out) ? IntResult::kNotInteger : IntResult::kOk;
-  }
-  if (type == od::json_type::string) {
+    if (!v.get_int64().get(*out)) return true;
+  } else if (type == od::json_type::string) {
     std::string_view s;
-    if (auto err = v.get_string().get(s)) {
-      *syntax = err;
-      return IntResult::kSyntax;
-    }
+    if (auto err = v.get_string().get(s)) return e.Syntax(err);
     const char* end = s.data() + s.size();
     auto [p, ec] = std::from_chars(s.data(), end, *out);
-    return ec == std::errc() && p == end && !s.empty() ? IntResult::kOk : IntResult::kNotInteger;
+    if (ec == std::errc() && p == end && !s.empty()) return true;
   }
-  return IntResult::kNotInteger;
+  if (!in_descriptor) return e.Fail(InvalidArgument(std::string(name) + ": expected an integer"));
+  return e.Field(index, name, "expected an integer");
 }
 
-// Reads an integer field into *out, or explains what is wrong with it.
-Status IntField(od::value& v, std::string_view name, std::int64_t* out, std::size_t index, bool in_descriptor) {
-  simdjson::error_code syntax = simdjson::SUCCESS;
-  switch (ReadInt(v, out, &syntax)) {
-    case IntResult::kOk:
-      return Status::Ok();
-    case IntResult::kSyntax:
-      return SyntaxError(syntax);
-    case IntResult::kNotInteger:
-      break;
-  }
-  if (!in_descriptor) return InvalidArgument(std::string(name) + ": expected an integer");
-  return FieldError(index, name, "expected an integer");
+// Reads a string value; `wrong_type` explains a value of another type.
+template <typename WrongType>
+bool ReadString(Errors& e, od::value& v, od::json_type type, std::string_view* out, WrongType&& wrong_type) {
+  if (type != od::json_type::string) return wrong_type();
+  if (auto err = v.get_string().get(*out)) return e.Syntax(err);
+  return true;
 }
 
-// Reads a string value: INCORRECT_TYPE when it is not a string, another
-// error when the document is malformed.
-simdjson::error_code ReadString(od::value& v, std::string_view* out) {
-  od::json_type type;
-  if (auto err = v.type().get(type)) return err;
-  if (type != od::json_type::string) return simdjson::INCORRECT_TYPE;
-  return v.get_string().get(*out);
-}
-
-Status ParseLimit(od::value& v, std::size_t index, LimitOverride* out) {
+bool ParseLimit(Errors& e, od::value& v, std::size_t index, LimitOverride* out) {
   constexpr std::string_view kNeeds = "needs requests_per_unit and unit (SECOND .. YEAR, WEEK)";
   od::object obj;
-  if (v.get_object().get(obj)) return FieldError(index, "limit", kNeeds);
+  if (v.get_object().get(obj)) return e.Field(index, "limit", kNeeds);
   bool have_rpu = false;
   bool have_unit = false;
-  Status st = ForEachField(obj, [&](std::string_view key, od::value& value) -> Status {
+  const bool ok = ForEachField(e, obj, [&](std::string_view key, od::value& value, od::json_type type) {
     if (Is(key, "requests_per_unit", "requestsPerUnit")) {
       std::int64_t n = 0;
-      if (Status s = IntField(value, "limit.requests_per_unit", &n, index, true); !s.ok()) return s;
+      if (!ReadInt(e, value, type, "limit.requests_per_unit", index, true, &n)) return false;
       if (n < 0 || n > std::numeric_limits<std::uint32_t>::max()) {
-        return FieldError(index, "limit.requests_per_unit", "out of range (0 .. 4294967295)");
+        return e.Field(index, "limit.requests_per_unit", "out of range (0 .. 4294967295)");
       }
       out->requests_per_unit = static_cast<std::uint32_t>(n);
       have_rpu = true;
     } else if (key == "unit") {
       // An enum: its name, or its number.
-      od::json_type type;
-      if (auto err = value.type().get(type)) return SyntaxError(err);
       std::optional<Unit> unit;
       if (type == od::json_type::string) {
         std::string_view name;
-        if (auto err = value.get_string().get(name)) return SyntaxError(err);
+        if (auto err = value.get_string().get(name)) return e.Syntax(err);
         unit = UnitFromEnvoyName(name);
       } else {
         std::int64_t number = 0;
-        if (Status s = IntField(value, "limit.unit", &number, index, true); !s.ok()) return s;
+        if (!ReadInt(e, value, type, "limit.unit", index, true, &number)) return false;
         unit = UnitFromEnvoyNumber(number);
       }
-      if (!unit) return FieldError(index, "limit.unit", "unknown unit (SECOND .. YEAR, WEEK)");
+      if (!unit) return e.Field(index, "limit.unit", "unknown unit (SECOND .. YEAR, WEEK)");
       out->unit = *unit;
       have_unit = true;
     }
-    return Status::Ok();
+    return true;
   });
-  if (!st.ok()) return st;
-  if (!have_rpu || !have_unit) return FieldError(index, "limit", kNeeds);
-  return Status::Ok();
+  if (!ok) return false;
+  if (!have_rpu || !have_unit) return e.Field(index, "limit", kNeeds);
+  return true;
 }
 
-Status ParseEntries(od::value& v, std::size_t index, std::vector<DescriptorEntry>* entries) {
+bool ParseEntries(Errors& e, od::value& v, std::size_t index, std::vector<DescriptorEntry>* entries) {
   constexpr std::string_view kNeeds = "each needs a string key and value";
   od::array arr;
-  if (v.get_array().get(arr)) return FieldError(index, "entries", "required non-empty list");
+  if (v.get_array().get(arr)) return e.Field(index, "entries", "required non-empty list");
   entries->clear();
   for (auto element : arr) {
-    od::value e;
-    if (auto err = element.get(e)) return SyntaxError(err);
+    od::value item;
+    if (auto err = element.get(item)) return e.Syntax(err);
     od::object obj;
-    if (e.get_object().get(obj)) return FieldError(index, "entries", kNeeds);
+    if (item.get_object().get(obj)) return e.Field(index, "entries", kNeeds);
     DescriptorEntry entry;
     bool have_key = false;
-    Status st = ForEachField(obj, [&](std::string_view key, od::value& value) -> Status {
-      if (key != "key" && key != "value") return Status::Ok();
+    const bool ok = ForEachField(e, obj, [&](std::string_view key, od::value& value, od::json_type type) {
+      const bool is_key = key == "key";
+      if (!is_key && key != "value") return true;
       std::string_view text;
-      if (auto err = ReadString(value, &text)) {
-        return err == simdjson::INCORRECT_TYPE ? FieldError(index, "entries", kNeeds) : SyntaxError(err);
-      }
-      if (key == "key") {
+      if (!ReadString(e, value, type, &text, [&] { return e.Field(index, "entries", kNeeds); })) return false;
+      if (is_key) {
         entry.key = text;
         have_key = true;
       } else {
         entry.value = text;
       }
-      return Status::Ok();
+      return true;
     });
-    if (!st.ok()) return st;
-    if (!have_key) return FieldError(index, "entries", kNeeds);
-    if (entries->size() == kMaxEntries) return FieldError(index, "entries", "at most 64 entries");
+    if (!ok) return false;
+    if (!have_key) return e.Field(index, "entries", kNeeds);
+    if (entries->size() == kMaxEntries) return e.Field(index, "entries", "at most 64 entries");
     entries->push_back(entry);
   }
-  if (entries->empty()) return FieldError(index, "entries", "required non-empty list");
-  return Status::Ok();
+  if (entries->empty()) return e.Field(index, "entries", "required non-empty list");
+  return true;
 }
 
-Status ParseDescriptor(od::value& v, std::size_t index, DescriptorInput* in) {
+bool ParseDescriptor(Errors& e, od::value& v, std::size_t index, DescriptorInput* in) {
   od::object obj;
-  if (v.get_object().get(obj)) return FieldError(index, "", "expected an object");
+  if (v.get_object().get(obj)) return e.Field(index, "", "expected an object");
   in->entries.clear();
   in->limit.reset();
   in->hits.reset();
   bool have_entries = false;
-  Status st = ForEachField(obj, [&](std::string_view key, od::value& value) -> Status {
+  const bool ok = ForEachField(e, obj, [&](std::string_view key, od::value& value, od::json_type type) {
     if (key == "entries") {
       have_entries = true;
-      return ParseEntries(value, index, &in->entries);
+      return ParseEntries(e, value, index, &in->entries);
     }
     if (key == "limit") {
       LimitOverride limit;
-      Status s = ParseLimit(value, index, &limit);
+      if (!ParseLimit(e, value, index, &limit)) return false;
       in->limit = limit;
-      return s;
-    }
-    if (Is(key, "hits_addend", "hitsAddend")) {
+    } else if (Is(key, "hits_addend", "hitsAddend")) {
       std::int64_t hits = 0;
-      Status s = IntField(value, "hits_addend", &hits, index, true);
+      if (!ReadInt(e, value, type, "hits_addend", index, true, &hits)) return false;
       in->hits = hits;
-      return s;
     }
-    return Status::Ok();
+    return true;
   });
-  if (!st.ok()) return st;
-  if (!have_entries) return FieldError(index, "entries", "required non-empty list");
-  return Status::Ok();
+  if (!ok) return false;
+  if (!have_entries) return e.Field(index, "entries", "required non-empty list");
+  return true;
 }
 
-Status ParseDescriptors(od::value& v, RateLimitInput* input) {
+bool ParseDescriptors(Errors& e, od::value& v, RateLimitInput* input) {
   od::array arr;
-  if (v.get_array().get(arr)) return InvalidArgument("descriptors: required list");
+  if (v.get_array().get(arr)) return e.Fail(InvalidArgument("descriptors: required list"));
   std::size_t n = 0;
   for (auto element : arr) {
     od::value d;
-    if (auto err = element.get(d)) return SyntaxError(err);
-    if (n == kMaxDescriptors) return InvalidArgument("descriptors: at most 64 per request");
+    if (auto err = element.get(d)) return e.Syntax(err);
+    if (n == kMaxDescriptors) return e.Fail(InvalidArgument("descriptors: at most 64 per request"));
     // Grown, never shrunk: each DescriptorInput keeps its entries' capacity.
     if (input->descriptors.size() <= n) input->descriptors.resize(n + 1);
-    Status st = ParseDescriptor(d, n, &input->descriptors[n]);
-    if (!st.ok()) return st;
+    if (!ParseDescriptor(e, d, n, &input->descriptors[n])) return false;
     ++n;
   }
   input->descriptors.resize(n);
-  return Status::Ok();
+  return true;
 }
 
 void AppendUint(std::uint64_t n, std::string* out) {
@@ -259,40 +236,43 @@ Status JsonRequestParser::Parse(std::string_view body, RateLimitInput* input) {
   std::string& padded = state_->padded;
   padded.assign(body);
   padded.resize(body.size() + simdjson::SIMDJSON_PADDING, '\0');
+  Errors e;
   od::document doc;
   if (auto err = state_->parser.iterate(padded.data(), body.size(), padded.size()).get(doc)) {
-    return SyntaxError(err);
+    e.Syntax(err);
+    return e.status;
   }
   od::object root;
   if (auto err = doc.get_object().get(root)) {
     if (err == simdjson::INCORRECT_TYPE) {
       return InvalidArgument("body must be a JSON object (an Envoy RateLimitRequest)");
     }
-    return SyntaxError(err);
+    e.Syntax(err);
+    return e.status;
   }
   input->domain = {};
   input->hits_addend = 1;
   bool have_domain = false;
   bool have_descriptors = false;
-  Status st = ForEachField(root, [&](std::string_view key, od::value& value) -> Status {
+  const bool ok = ForEachField(e, root, [&](std::string_view key, od::value& value, od::json_type type) {
     if (key == "domain") {
       have_domain = true;
-      if (auto err = ReadString(value, &input->domain)) {
-        return err == simdjson::INCORRECT_TYPE ? InvalidArgument("domain: required string") : SyntaxError(err);
-      }
-    } else if (key == "descriptors") {
+      return ReadString(e, value, type, &input->domain,
+                        [&] { return e.Fail(InvalidArgument("domain: required string")); });
+    }
+    if (key == "descriptors") {
       have_descriptors = true;
-      return ParseDescriptors(value, input);
-    } else if (Is(key, "hits_addend", "hitsAddend")) {
+      return ParseDescriptors(e, value, input);
+    }
+    if (Is(key, "hits_addend", "hitsAddend")) {
       std::int64_t hits = 0;
-      Status s = IntField(value, "hits_addend", &hits, 0, false);
+      if (!ReadInt(e, value, type, "hits_addend", 0, false, &hits)) return false;
       // 0 is proto3's default, which Envoy reads as 1; negative refunds.
       input->hits_addend = hits == 0 ? 1 : hits;
-      return s;
     }
-    return Status::Ok();
+    return true;
   });
-  if (!st.ok()) return st;
+  if (!ok) return e.status;
   // Anything after the root object ("{...} {...}", "{...} x") is an error.
   const char* rest = nullptr;
   if (!doc.current_location().get(rest)) return InvalidArgument("body is not valid JSON (trailing content)");
