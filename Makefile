@@ -49,6 +49,9 @@ bench: build
 	bash bench/http_baseline.sh
 	bash bench/load_vs_wrk.sh
 	bash bench/chaos_overhead.sh
+	bash bench/ratelimit_http.sh
+	bash bench/ratelimit_grpc.sh
+	bash bench/ratelimit_cpu.sh
 
 clean:
 	rm -rf build build-debug build-asan build-tsan build-fuzz
