@@ -18,13 +18,7 @@ RATE="${RATE:-100000}"
 
 source "$ROOT/bench/lib/common.sh"
 
-cat > "$WORK/rules.yaml" <<'YAML'
-domain: bench
-descriptors:
-  - key: user
-    rate_limit: {unit: second, requests_per_unit: 1000000000, algorithm: token_bucket}
-YAML
-BODY='{"domain":"bench","descriptors":[{"entries":[{"key":"user","value":"u{{zipf:1.1:100000}}"}]}]}'
+ratelimit_fixture  # $WORK/rules.yaml and $BODY
 
 RL_PORT="$(free_port)"
 HELLO_PORT="$(free_port)"

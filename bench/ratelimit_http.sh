@@ -23,13 +23,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 
 source "$ROOT/bench/lib/common.sh"
 
-cat > "$WORK/rules.yaml" <<'YAML'
-domain: bench
-descriptors:
-  - key: user
-    rate_limit: {unit: second, requests_per_unit: 1000000000, algorithm: token_bucket}
-YAML
-BODY='{"domain":"bench","descriptors":[{"entries":[{"key":"user","value":"u{{zipf:1.1:100000}}"}]}]}'
+ratelimit_fixture  # $WORK/rules.yaml and $BODY
 
 KEEL_PORT="$(free_port)"
 NGINX_PORT="$(free_port)"

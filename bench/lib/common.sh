@@ -1,7 +1,8 @@
 # Shared by the bench/*.sh scripts: a work dir cleaned up on exit, CPU
 # pinning, free ports, and an nginx (1 worker, `return 200 "hello"`) reference.
 # Source it after `set -euo pipefail`; it defines WORK, PIDS, PIN_SERVER,
-# PIN_LOAD, free_port, start_nginx PORT and wait_http URL.
+# PIN_LOAD, free_port, start_nginx PORT [LOCATION], wait_http URL and
+# ratelimit_fixture.
 
 WORK="$(mktemp -d)"
 PIDS=()
@@ -61,4 +62,18 @@ wait_http() {
   for _ in $(seq 50); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
   echo "bench: $1 did not answer" >&2
   exit 1
+}
+
+# The rate limiter benches' rules and request: a token bucket per user with a
+# limit no load reaches (every request decided and admitted), and a POST /json
+# body for one of 100,000 Zipf-distributed users (a keel load template).
+# Writes $WORK/rules.yaml and sets BODY.
+ratelimit_fixture() {
+  cat > "$WORK/rules.yaml" <<'YAML'
+domain: bench
+descriptors:
+  - key: user
+    rate_limit: {unit: second, requests_per_unit: 1000000000, algorithm: token_bucket}
+YAML
+  BODY='{"domain":"bench","descriptors":[{"entries":[{"key":"user","value":"u{{zipf:1.1:100000}}"}]}]}'
 }
