@@ -5,14 +5,13 @@
 #include <charconv>
 #include <limits>
 
-#include "keel/net/http_message.h"
+#include "keel/base/json_string.h"
 
 namespace keel::ratelimit {
 namespace {
 
 namespace od = simdjson::ondemand;
 
-constexpr std::size_t kMaxDescriptors = 64;  // as Limiter::Decide
 constexpr std::size_t kMaxEntries = 64;
 
 // The parse functions below return true to go on; on an error they record
@@ -195,7 +194,7 @@ bool ParseDescriptors(Errors& e, od::value& v, RateLimitInput* input) {
   for (auto element : arr) {
     od::value d;
     if (auto err = element.get(d)) return e.Syntax(err);
-    if (n == kMaxDescriptors) return e.Fail(InvalidArgument("descriptors: at most 64 per request"));
+    if (n == kMaxDescriptorsPerCall) return e.Fail(InvalidArgument("descriptors: at most 64 per request"));
     // Grown, never shrunk: each DescriptorInput keeps its entries' capacity.
     if (input->descriptors.size() <= n) input->descriptors.resize(n + 1);
     if (!ParseDescriptor(e, d, n, &input->descriptors[n])) return false;
@@ -324,7 +323,7 @@ void AppendResponseJson(const RateLimitOutput& out, std::string* body) {
       body->append("\"unit\":\"").append(EnvoyUnitName(unit)).push_back('"');
       if (!d.overridden && !d.current_limit->name.empty()) {
         body->append(",\"name\":");
-        net::AppendJsonString(body, d.current_limit->name);
+        AppendJsonString(body, d.current_limit->name);
       }
       body->push_back('}');
     }

@@ -144,11 +144,10 @@ Status Limiter::Decide(const RateLimitInput& input, RateLimitOutput* output) {
   output->statuses.resize(input.descriptors.size());
 
   // Pass 1: the rule of each descriptor, and the limit names replaced.
-  constexpr std::size_t kMaxDescriptors = 64;
-  if (input.descriptors.size() > kMaxDescriptors) {
+  if (input.descriptors.size() > kMaxDescriptorsPerCall) {
     return InvalidArgument("at most 64 descriptors per request");
   }
-  std::array<const Rule*, kMaxDescriptors> rules{};
+  std::array<const Rule*, kMaxDescriptorsPerCall> rules{};
   for (std::size_t i = 0; i < input.descriptors.size(); ++i) {
     const DescriptorInput& d = input.descriptors[i];
     rules[i] = d.limit ? nullptr : config.Match(input.domain, d.entries);

@@ -7,6 +7,7 @@
 // its limit names stay valid after a reload.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,6 +34,10 @@ struct LimitOverride {  // a descriptor's own limit, instead of the config's
   std::uint32_t requests_per_unit = 0;
   Unit unit = Unit::kSecond;
 };
+
+// Descriptors one call may carry: Decider::Decide refuses more (and the
+// JSON front end stops reading past it).
+inline constexpr std::size_t kMaxDescriptorsPerCall = 64;
 
 struct DescriptorInput {
   std::vector<DescriptorEntry> entries;
