@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +14,25 @@ extern char** environ;
 
 namespace keel::config {
 namespace {
+
+// A finite decimal number ("0.01", "1e-3", "50"); nan and inf are refused.
+StatusOr<double> ParseDouble(const std::string& text) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) {
+    return InvalidArgument("invalid number '" + text + "'");
+  }
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(v)) {
+    return InvalidArgument("invalid number '" + text + "'");
+  }
+  return v;
+}
+
+std::string FormatDouble(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 std::string Where(const std::string& origin) { return " (from " + origin + ")"; }
 
@@ -33,6 +53,15 @@ Status Validate(const KeySpec& spec, const std::string& text) {
     }
     case Type::kBool:
       return ParseBool(text).status();
+    case Type::kDouble: {
+      auto v = ParseDouble(text);
+      if (!v.ok()) return v.status();
+      if (!(*v >= spec.min_double && *v <= spec.max_double)) {
+        return InvalidArgument(text + " is out of range [" + FormatDouble(spec.min_double) +
+                               ", " + FormatDouble(spec.max_double) + "]");
+      }
+      return Status::Ok();
+    }
     case Type::kDuration: {
       auto v = ParseDuration(text);
       if (!v.ok()) return v.status();
@@ -191,6 +220,7 @@ const Config::Value& Config::Get(const std::string& key) const {
 // Values were validated by Load, so the parses below cannot fail.
 std::string Config::GetString(const std::string& key) const { return Get(key).text; }
 std::int64_t Config::GetInt(const std::string& key) const { return *ParseInt(Get(key).text); }
+double Config::GetDouble(const std::string& key) const { return *ParseDouble(Get(key).text); }
 bool Config::GetBool(const std::string& key) const { return *ParseBool(Get(key).text); }
 Duration Config::GetDuration(const std::string& key) const {
   return *ParseDuration(Get(key).text);

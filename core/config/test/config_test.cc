@@ -278,6 +278,45 @@ TEST_F(ConfigTest, EnforcesInclusiveBounds) {
   }
 }
 
+TEST(ConfigDoubleTest, ParsesFiniteNumbersWithinBounds) {
+  Schema s;
+  KeySpec ratio{"tracing.sample_ratio", Type::kDouble, "0.01", "fraction sampled"};
+  ratio.min_double = 0;
+  ratio.max_double = 1;
+  s.Add(ratio);
+  struct Case {
+    const char* value;
+    bool ok;
+    double want;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"0", true, 0, ""},        {"1", true, 1, ""},
+      {"0.25", true, 0.25, ""},  {"1e-3", true, 0.001, ""},
+      {"1.5", false, 0, "out of range [0, 1]"},
+      {"-0.1", false, 0, "out of range [0, 1]"},
+      {"nan", false, 0, "invalid number"},
+      {"inf", false, 0, "invalid number"},
+      {"0.5x", false, 0, "invalid number"},
+      {"", false, 0, "invalid number"},
+      {" 0.5", false, 0, "invalid number"},
+  };
+  for (const Case& c : cases) {
+    StatusOr<Config> cfg =
+        Config::Load(s, {.overrides = {{"tracing.sample_ratio", c.value, "test"}}});
+    ASSERT_EQ(cfg.ok(), c.ok) << "'" << c.value << "': " << cfg.status().message();
+    if (c.ok) {
+      EXPECT_DOUBLE_EQ(cfg->GetDouble("tracing.sample_ratio"), c.want);
+    } else {
+      EXPECT_THAT(cfg.status().message(), HasSubstr("tracing.sample_ratio"));
+      EXPECT_THAT(cfg.status().message(), HasSubstr(c.error));
+    }
+  }
+  StatusOr<Config> defaults = Config::Load(s, {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_DOUBLE_EQ(defaults->GetDouble("tracing.sample_ratio"), 0.01);
+}
+
 TEST_F(ConfigTest, StringKeysAcceptAnyText) {
   StatusOr<Config> cfg =
       Config::Load(schema_, {.overrides = {{"service.name", "a b: c", "test"}}});

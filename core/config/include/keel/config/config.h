@@ -30,7 +30,7 @@
 
 namespace keel::config {
 
-enum class Type { kString, kInt, kBool, kDuration, kByteSize, kHostPort, kEnum };
+enum class Type { kString, kInt, kBool, kDuration, kByteSize, kHostPort, kEnum, kDouble };
 
 struct KeySpec {
   std::string key;            // dotted, e.g. "http.max_header_bytes"
@@ -40,6 +40,8 @@ struct KeySpec {
   std::int64_t min = 0;       // inclusive bounds for kInt, kByteSize (bytes), kDuration (ms)
   std::int64_t max = INT64_MAX;
   std::vector<std::string> choices;  // for kEnum
+  double min_double = 0;             // inclusive bounds for kDouble
+  double max_double = 1e300;
 };
 
 class Schema {
@@ -81,6 +83,7 @@ class Config {
   // REQUIRES: key declared in the schema with the matching type.
   std::string GetString(const std::string& key) const;
   std::int64_t GetInt(const std::string& key) const;
+  double GetDouble(const std::string& key) const;
   bool GetBool(const std::string& key) const;
   Duration GetDuration(const std::string& key) const;
   std::uint64_t GetByteSize(const std::string& key) const;
