@@ -61,7 +61,13 @@ void GradientLimit::Update(double short_rtt, int max_inflight, bool dropped) {
     ++long_count_;
     long_rtt_ += (short_rtt - long_rtt_) / long_count_;
   } else {
-    const double factor = 2.0 / (options_.long_window + 1);
+    double factor = 2.0 / (options_.long_window + 1);
+    // Gradient2 lets every window pull the baseline, so under an overload
+    // that lasts longer than the long window the baseline climbs with the
+    // queue and the limit with it (measured at 2x for 120 s: limit 176 for a
+    // capacity of 10, 17x the no-load latency). A queueing window pulls it
+    // `queueing_drift` as hard.
+    if (short_rtt > long_rtt_ * options_.tolerance) factor *= options_.queueing_drift;
     long_rtt_ = long_rtt_ * (1 - factor) + short_rtt * factor;
   }
   // After a long overload the long-term RTT has drifted up and lags the

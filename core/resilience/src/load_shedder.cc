@@ -46,7 +46,8 @@ Status Validate(const LoadShedderOptions& o) {
   if (o.kind == LimitKind::kGradient &&
       !(o.gradient.smoothing > 0 && o.gradient.smoothing <= 1 && o.gradient.tolerance >= 1 &&
         o.gradient.long_window >= 1 && o.gradient.short_window >= 1 &&
-        o.gradient.window >= Clock::duration(0) &&
+        o.gradient.window >= Clock::duration(0) && o.gradient.queueing_drift > 0 &&
+        o.gradient.queueing_drift <= 1 &&
         o.gradient.queue_size >= 0)) {
     return InvalidArgument("load shedder " + o.name + ": invalid gradient options");
   }

@@ -134,6 +134,18 @@ TEST(GradientLimitTest, LongRttDecaysTowardShortAfterOverload) {
   EXPECT_LT(limit.long_rtt(), high * 0.5);
 }
 
+TEST(GradientLimitTest, LearnsAPermanentlySlowerBaselineEventually) {
+  GradientLimit limit(Counted({.initial_limit = 40, .max_limit = 200}), g_clock);
+  for (int i = 0; i < 2000; ++i) limit.OnSample(milliseconds(10), limit.limit(), false);
+  // The downstream becomes 3x slower for good, at any concurrency: the limit
+  // first shrinks (it looks like queueing), then the baseline catches up.
+  for (int i = 0; i < 1000; ++i) limit.OnSample(milliseconds(30), limit.limit(), false);
+  EXPECT_LE(limit.limit(), 12);
+  for (int i = 0; i < 40000; ++i) limit.OnSample(milliseconds(30), limit.limit(), false);
+  EXPECT_GT(limit.long_rtt(), 20e6);  // past 30 ms / tolerance
+  EXPECT_GT(limit.limit(), 100);
+}
+
 TEST(GradientLimitTest, StaysWithinMinAndMax) {
   GradientLimit limit(Counted({.initial_limit = 15, .min_limit = 10, .max_limit = 30}), g_clock);
   for (int i = 0; i < 2000; ++i) limit.OnSample(milliseconds(10), 30, false);

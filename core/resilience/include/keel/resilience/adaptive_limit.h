@@ -13,7 +13,10 @@
 //   GradientLimit: delay-based (Gradient2). Compares a short-term RTT (mean of
 //     the last window of samples) with a long-term exponential average
 //     and shrinks the limit when the short one rises above long x tolerance,
-//     i.e. when a queue builds up, before anything times out.
+//     i.e. when a queue builds up, before anything times out. One deviation
+//     from Gradient2 (queueing_drift, ADR 0014): windows that look like
+//     queueing pull the long-term RTT 10x more weakly, so a sustained
+//     overload does not drag the baseline, and the limit, up with it.
 //
 //   GradientLimit limit({}, SystemClock::Default());
 //   limit.OnSample(std::chrono::milliseconds(12), /*inflight=*/18, /*dropped=*/false);
@@ -73,6 +76,12 @@ struct GradientOptions {
   Clock::duration window = std::chrono::milliseconds(100);
   int short_window = 10;
   int queue_size = 4;       // growth allowance per update; 0 means sqrt(limit)
+  // Weight, relative to a normal window, with which a window whose short RTT
+  // exceeds long x tolerance (a queue) moves the long-term RTT, in (0, 1].
+  // 1 is Gradient2 exactly; below 1 slows the baseline's drift under a
+  // sustained overload (see ADR 0014), at the cost of learning a genuinely
+  // slower baseline as slowly.
+  double queueing_drift = 0.1;
 };
 
 // REQUIRES: as AimdLimit, and the bounds documented on GradientOptions.

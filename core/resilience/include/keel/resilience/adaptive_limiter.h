@@ -10,7 +10,7 @@
 // algorithm runs from TryAcquire to completion on the injected clock.
 //
 //   auto limiter = AdaptiveLimiter::Create(
-//       {.algorithm = std::make_unique<GradientLimit>(GradientOptions{})}, clock);
+//       {.algorithm = std::make_unique<GradientLimit>(GradientOptions{}, clock)}, clock);
 //   if (auto token = (*limiter)->TryAcquire(Priority::kNormal)) {
 //     Status s = Handle();
 //     s.ok() ? token->OnSuccess() : token->OnDropped();
@@ -54,7 +54,9 @@ struct AdaptiveLimiterOptions {
   // in (0, 1]. All 1.0: priorities are ignored.
   std::array<double, kPriorityCount> shares = {1.0, 1.0, 1.0};
   // Called (outside the lock) after every acquire and release with the limit
-  // and the inflight count, e.g. to update gauges. May be empty.
+  // and the inflight count read at that moment, e.g. to update gauges. Calls
+  // from racing threads may land out of order, so a gauge fed this way can
+  // lag by the requests in flight at that instant. May be empty.
   std::function<void(int limit, int inflight)> on_change;
 };
 

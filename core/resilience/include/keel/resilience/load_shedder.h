@@ -13,7 +13,7 @@
 // (critical|normal|low, case-insensitive; absent or unknown: normal).
 // A rejected request should get 503 with `Retry-After: RetryAfter()`.
 //
-//   auto shedder = LoadShedder::Create({.name = "orders", .algorithm = kGradient},
+//   auto shedder = LoadShedder::Create({.name = "orders", .kind = LimitKind::kGradient},
 //                                      clock, registry);
 //   auto token = (*shedder)->TryAdmit(ParsePriority(req[kPriorityHeader]));
 //   if (!token) return Reply503(RetryAfterSeconds((*shedder)->RetryAfter()));
