@@ -6,7 +6,8 @@
 namespace keel::resilience {
 
 AimdLimit::AimdLimit(const AimdOptions& options)
-    : options_(options), limit_(std::clamp(options.initial_limit, options.min_limit, options.max_limit)) {}
+    : options_(options),
+      limit_(std::clamp(options.initial_limit, options.min_limit, options.max_limit)) {}
 
 // As AIMDLimit.java::_update: multiplicative decrease on a drop or a timeout,
 // additive increase only while the limit is actually used (inflight >= limit/2),

@@ -18,7 +18,8 @@ std::string_view PriorityName(Priority p) {
 }
 
 AdaptiveLimiter::Token::Token(Token&& other) noexcept
-    : limiter_(std::exchange(other.limiter_, nullptr)), start_(other.start_),
+    : limiter_(std::exchange(other.limiter_, nullptr)),
+      start_(other.start_),
       inflight_(other.inflight_) {}
 
 AdaptiveLimiter::Token& AdaptiveLimiter::Token::operator=(Token&& other) noexcept {
@@ -60,7 +61,9 @@ StatusOr<std::unique_ptr<AdaptiveLimiter>> AdaptiveLimiter::Create(AdaptiveLimit
 }
 
 AdaptiveLimiter::AdaptiveLimiter(AdaptiveLimiterOptions options, const Clock& clock)
-    : clock_(clock), shares_(options.shares), on_change_(std::move(options.on_change)),
+    : clock_(clock),
+      shares_(options.shares),
+      on_change_(std::move(options.on_change)),
       limit_(options.algorithm ? options.algorithm->limit() : options.fixed_limit),
       algorithm_(std::move(options.algorithm)) {}
 

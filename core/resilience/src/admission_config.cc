@@ -9,12 +9,17 @@ using config::Type;
 
 void AddAdmissionKeys(config::Schema& schema, const std::string& prefix) {
   constexpr std::int64_t kMaxLimit = 1000000;
-  schema.Add({prefix + ".limit", Type::kEnum, "off",
-              "admission control: off, fixed, aimd or gradient", 0, 0,
+  schema.Add({prefix + ".limit",
+              Type::kEnum,
+              "off",
+              "admission control: off, fixed, aimd or gradient",
+              0,
+              0,
               {"off", "fixed", "aimd", "gradient"}});
   schema.Add({prefix + ".fixed_limit", Type::kInt, "100", "concurrency limit when limit=fixed", 1,
               kMaxLimit});
-  schema.Add({prefix + ".initial_limit", Type::kInt, "20", "starting adaptive limit", 1, kMaxLimit});
+  schema.Add(
+      {prefix + ".initial_limit", Type::kInt, "20", "starting adaptive limit", 1, kMaxLimit});
   schema.Add({prefix + ".min_limit", Type::kInt, "1", "lowest adaptive limit", 1, kMaxLimit});
   schema.Add({prefix + ".max_limit", Type::kInt, "1000", "highest adaptive limit", 1, kMaxLimit});
   KeySpec low{prefix + ".share.low", Type::kDouble, "0.5",
@@ -31,12 +36,13 @@ void AddAdmissionKeys(config::Schema& schema, const std::string& prefix) {
               "aimd: a request slower than this counts as a drop", 1, 3600000});
 }
 
-AdmissionOptions AdmissionOptionsFromConfig(const config::Config& config, const std::string& prefix) {
+AdmissionOptions AdmissionOptionsFromConfig(const config::Config& config,
+                                            const std::string& prefix) {
   AdmissionOptions out;
   const std::string kind = config.GetString(prefix + ".limit");
   out.enabled = kind != "off";
   LoadShedderOptions& s = out.shedder;
-  s.kind = kind == "fixed" ? LimitKind::kFixed
+  s.kind = kind == "fixed"  ? LimitKind::kFixed
            : kind == "aimd" ? LimitKind::kAimd
                             : LimitKind::kGradient;
   // Bounds above keep these within int.

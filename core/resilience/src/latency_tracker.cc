@@ -77,12 +77,14 @@ std::optional<Clock::duration> LatencyTracker::Compute(double p, std::int64_t ep
   }
   if (total < options_.min_samples || total == 0) return std::nullopt;
   const auto rank = std::max<std::uint64_t>(
-      1, static_cast<std::uint64_t>(std::ceil(std::clamp(p, 0.0, 1.0) * static_cast<double>(total))));
+      1,
+      static_cast<std::uint64_t>(std::ceil(std::clamp(p, 0.0, 1.0) * static_cast<double>(total))));
   std::uint64_t seen = 0;
   int bucket = kBuckets - 1;
   for (int b = 0; b < kBuckets; ++b) {
     for (const Slot* s : live) {
-      if (s != nullptr) seen += s->counts[static_cast<std::size_t>(b)].load(std::memory_order_relaxed);
+      if (s != nullptr)
+        seen += s->counts[static_cast<std::size_t>(b)].load(std::memory_order_relaxed);
     }
     if (seen >= rank) {
       bucket = b;

@@ -37,8 +37,7 @@ Status Validate(const LoadShedderOptions& o) {
   }
   auto share_ok = [](double s) { return s > 0 && s <= 1; };
   if (!share_ok(o.share_low) || !share_ok(o.share_normal) || o.share_low > o.share_normal) {
-    return InvalidArgument("load shedder " + o.name +
-                           ": need 0 < share.low <= share.normal <= 1");
+    return InvalidArgument("load shedder " + o.name + ": need 0 < share.low <= share.normal <= 1");
   }
   if (o.kind == LimitKind::kAimd && !(o.aimd.backoff_ratio >= 0.5 && o.aimd.backoff_ratio < 1)) {
     return InvalidArgument("load shedder " + o.name + ": aimd backoff_ratio must be in [0.5, 1)");
@@ -47,8 +46,7 @@ Status Validate(const LoadShedderOptions& o) {
       !(o.gradient.smoothing > 0 && o.gradient.smoothing <= 1 && o.gradient.tolerance >= 1 &&
         o.gradient.long_window >= 1 && o.gradient.short_window >= 1 &&
         o.gradient.window >= Clock::duration(0) && o.gradient.queueing_drift > 0 &&
-        o.gradient.queueing_drift <= 1 &&
-        o.gradient.queue_size >= 0)) {
+        o.gradient.queueing_drift <= 1 && o.gradient.queue_size >= 0)) {
     return InvalidArgument("load shedder " + o.name + ": invalid gradient options");
   }
   return Status::Ok();
@@ -88,7 +86,8 @@ StatusOr<std::unique_ptr<LoadShedder>> LoadShedder::Create(const LoadShedderOpti
       registry.AddGauge("keel_concurrency_limit", "Current concurrency limit.", {"name"})
           .Get({options.name});
   obs::Gauge* inflight_gauge =
-      registry.AddGauge("keel_concurrency_inflight", "Requests in flight under the limit.", {"name"})
+      registry
+          .AddGauge("keel_concurrency_inflight", "Requests in flight under the limit.", {"name"})
           .Get({options.name});
   lo.on_change = [limit_gauge, inflight_gauge](int limit, int inflight) {
     limit_gauge->Set(limit);
@@ -102,9 +101,9 @@ StatusOr<std::unique_ptr<LoadShedder>> LoadShedder::Create(const LoadShedderOpti
   limit_gauge->Set(shedder->limiter_->limit());
   inflight_gauge->Set(0);
 
-  auto& rejected = registry.AddCounter("keel_concurrency_rejected_total",
-                                       "Requests rejected by the concurrency limit.",
-                                       {"name", "priority"});
+  auto& rejected =
+      registry.AddCounter("keel_concurrency_rejected_total",
+                          "Requests rejected by the concurrency limit.", {"name", "priority"});
   auto& requests = registry.AddCounter("keel_concurrency_requests_total",
                                        "Admission decisions of the concurrency limit.",
                                        {"name", "priority", "outcome"});

@@ -82,10 +82,10 @@ TEST(AdaptiveLimiterTest, AppliesPriorityShares) {
 
 TEST(AdaptiveLimiterTest, FeedsRttFromAcquireToTheAlgorithm) {
   ManualClock clock;
-  auto limiter = Must(AdaptiveLimiter::Create(
-      {.algorithm = std::make_unique<AimdLimit>(AimdOptions{.initial_limit = 2,
-                                                            .timeout = milliseconds(100)})},
-      clock));
+  auto limiter =
+      Must(AdaptiveLimiter::Create({.algorithm = std::make_unique<AimdLimit>(AimdOptions{
+                                        .initial_limit = 2, .timeout = milliseconds(100)})},
+                                   clock));
   auto t = limiter->TryAcquire();
   clock.Advance(milliseconds(50));
   t->OnSuccess();  // inflight 1 of 2: +1
@@ -105,9 +105,7 @@ TEST(AdaptiveLimiterTest, ReportsChangesToTheObserver) {
   std::vector<std::pair<int, int>> seen;
   auto limiter = Must(AdaptiveLimiter::Create(
       {.fixed_limit = 3, .on_change = [&](int l, int n) { seen.emplace_back(l, n); }}, clock));
-  {
-    auto t = limiter->TryAcquire();
-  }
+  { auto t = limiter->TryAcquire(); }
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0], std::make_pair(3, 1));
   EXPECT_EQ(seen[1], std::make_pair(3, 0));
@@ -115,9 +113,10 @@ TEST(AdaptiveLimiterTest, ReportsChangesToTheObserver) {
 
 TEST(AdaptiveLimiterTest, NeverAdmitsMoreThanTheLimitFromManyThreads) {
   ManualClock clock;
-  auto limiter = Must(AdaptiveLimiter::Create(
-      {.algorithm = std::make_unique<GradientLimit>(GradientOptions{.initial_limit = 8, .max_limit = 8}, clock)},
-      clock));
+  auto limiter = Must(
+      AdaptiveLimiter::Create({.algorithm = std::make_unique<GradientLimit>(
+                                   GradientOptions{.initial_limit = 8, .max_limit = 8}, clock)},
+                              clock));
   std::atomic<int> peak{0};
   std::atomic<int> admitted{0};
   std::vector<std::thread> threads;
@@ -173,7 +172,7 @@ SimResult SimulateOverload(const std::function<std::unique_ptr<LimitAlgorithm>(c
   int latency_n = 0;
   int offered = 0;
   int admitted = 0;
-  const auto warmup = std::chrono::seconds(2);    // 0.5x capacity
+  const auto warmup = std::chrono::seconds(2);  // 0.5x capacity
   // then `overload` at 2x capacity
   const auto end = warmup + overload;
   for (auto t = Clock::duration(0); t < end; t += kStep) {
@@ -187,16 +186,18 @@ SimResult SimulateOverload(const std::function<std::unique_ptr<LimitAlgorithm>(c
       }
     }
     clock.Advance(kStep);
-    const double speed = inflight.size() <= static_cast<std::size_t>(kCapacity)
-                             ? 1.0
-                             : static_cast<double>(kCapacity) / static_cast<double>(inflight.size());
+    const double speed =
+        inflight.size() <= static_cast<std::size_t>(kCapacity)
+            ? 1.0
+            : static_cast<double>(kCapacity) / static_cast<double>(inflight.size());
     for (std::size_t i = 0; i < inflight.size();) {
       inflight[i].remaining -= speed;
       if (inflight[i].remaining > 1e-9) {
         ++i;
         continue;
       }
-      const double ms = std::chrono::duration<double, std::milli>(clock.Now() - inflight[i].start).count();
+      const double ms =
+          std::chrono::duration<double, std::milli>(clock.Now() - inflight[i].start).count();
       if (t >= end - std::chrono::seconds(1)) {
         latency_sum += ms;
         ++latency_n;
@@ -249,7 +250,9 @@ TEST(AdaptiveLimiterOverloadTest, GradientStaysBoundedUnderLongOverload) {
 
 TEST(AdaptiveLimiterOverloadTest, AimdWithTimeoutBoundsLatency) {
   const SimResult r = SimulateOverload(
-      [](const Clock&) { return std::make_unique<AimdLimit>(AimdOptions{.timeout = milliseconds(30)}); },
+      [](const Clock&) {
+        return std::make_unique<AimdLimit>(AimdOptions{.timeout = milliseconds(30)});
+      },
       0);
   std::printf("aimd: limit %d, mean %.1f ms, max %.1f ms, admitted %.2f\n", r.final_limit,
               r.mean_latency_ms, r.max_latency_ms, r.admitted_fraction);

@@ -56,10 +56,10 @@ TEST(AdmissionConfigTest, RejectsBadValues) {
     const char* value;
   };
   const Case cases[] = {
-      {"http.admission.limit", "vegas"},      {"http.admission.fixed_limit", "0"},
-      {"http.admission.min_limit", "-1"},     {"http.admission.max_limit", "many"},
-      {"http.admission.share.low", "1.5"},    {"http.admission.share.normal", "-0.1"},
-      {"http.admission.share.low", "nan"},    {"http.admission.timeout", "0ms"},
+      {"http.admission.limit", "vegas"},           {"http.admission.fixed_limit", "0"},
+      {"http.admission.min_limit", "-1"},          {"http.admission.max_limit", "many"},
+      {"http.admission.share.low", "1.5"},         {"http.admission.share.normal", "-0.1"},
+      {"http.admission.share.low", "nan"},         {"http.admission.timeout", "0ms"},
       {"http.admission.initial_limit", "2000000"},
   };
   for (const Case& c : cases) {
@@ -70,8 +70,8 @@ TEST(AdmissionConfigTest, RejectsBadValues) {
 }
 
 TEST(AdmissionConfigTest, InconsistentLimitsAreReportedByCreate) {
-  auto cfg = Load({{"http.admission.limit", "gradient", "test"},
-                   {"http.admission.min_limit", "50", "test"}});
+  auto cfg = Load(
+      {{"http.admission.limit", "gradient", "test"}, {"http.admission.min_limit", "50", "test"}});
   ASSERT_TRUE(cfg.ok()) << cfg.status().message();
   AdmissionOptions o = AdmissionOptionsFromConfig(*cfg, "http.admission");
   ManualClock clock;

@@ -23,8 +23,9 @@ TEST(LatencyTrackerTest, BucketsAreExactBelow32MicrosAndWithinThreePercentAbove)
   for (std::int64_t v = 32; v < (std::int64_t{1} << 26); v = v * 17 / 16 + 1) {
     const int b = LatencyTracker::BucketFor(v);
     ASSERT_LT(b, LatencyTracker::kBuckets);
-    EXPECT_LE(std::abs(LatencyTracker::BucketValue(b) - static_cast<double>(v)) / static_cast<double>(v),
-              1.0 / 32)
+    EXPECT_LE(
+        std::abs(LatencyTracker::BucketValue(b) - static_cast<double>(v)) / static_cast<double>(v),
+        1.0 / 32)
         << v;
   }
   EXPECT_EQ(LatencyTracker::BucketFor(std::int64_t{1} << 40), LatencyTracker::kBuckets - 1);
@@ -62,8 +63,8 @@ TEST(LatencyTrackerTest, P95OfExponentialDistributionIsWithinErrorBound) {
     // Exponential with mean 10 ms: p95 = 10 ms * ln(20) ~ 29.96 ms.
     const double u = 1.0 - rng.NextDouble();  // (0, 1]
     const double ms = -10.0 * std::log(u);
-    tracker.Record(std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double, std::milli>(ms)));
+    tracker.Record(
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(ms)));
   }
   const auto p95 = tracker.Percentile(0.95);
   ASSERT_TRUE(p95.has_value());

@@ -34,10 +34,10 @@ TEST(ParsePriorityTest, ReadsHeaderValues) {
     Priority want;
   };
   const Case cases[] = {
-      {"critical", Priority::kCritical}, {"CRITICAL", Priority::kCritical},
-      {" low ", Priority::kLow},         {"Low", Priority::kLow},
-      {"normal", Priority::kNormal},     {"", Priority::kNormal},
-      {"urgent", Priority::kNormal},     {"lowest", Priority::kNormal},
+      {"critical", Priority::kCritical},   {"CRITICAL", Priority::kCritical},
+      {" low ", Priority::kLow},           {"Low", Priority::kLow},
+      {"normal", Priority::kNormal},       {"", Priority::kNormal},
+      {"urgent", Priority::kNormal},       {"lowest", Priority::kNormal},
       {"critical,low", Priority::kNormal},
   };
   for (const Case& c : cases) EXPECT_EQ(ParsePriority(c.value), c.want) << "'" << c.value << "'";
@@ -72,8 +72,8 @@ TEST(LoadShedderTest, ExportsMetrics) {
   EXPECT_FALSE(shedder->TryAdmit(Priority::kLow).has_value());
   EXPECT_FALSE(shedder->TryAdmit(Priority::kLow).has_value());
   EXPECT_FALSE(shedder->TryAdmit(Priority::kNormal).has_value());
-  auto& requests = registry.AddCounter("keel_concurrency_requests_total", "",
-                                       {"name", "priority", "outcome"});
+  auto& requests =
+      registry.AddCounter("keel_concurrency_requests_total", "", {"name", "priority", "outcome"});
   auto& rejected = registry.AddCounter("keel_concurrency_rejected_total", "", {"name", "priority"});
   auto& limit = registry.AddGauge("keel_concurrency_limit", "", {"name"});
   auto& inflight = registry.AddGauge("keel_concurrency_inflight", "", {"name"});

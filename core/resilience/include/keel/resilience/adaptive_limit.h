@@ -68,14 +68,14 @@ struct GradientOptions {
   int initial_limit = 20;
   int min_limit = 1;
   int max_limit = 1000;
-  double smoothing = 0.2;   // weight of a new estimate, in (0, 1]
-  double tolerance = 1.5;   // short RTT up to long x tolerance is not overload; >= 1
-  int long_window = 600;    // long-term RTT: exponential average over this many windows
+  double smoothing = 0.2;  // weight of a new estimate, in (0, 1]
+  double tolerance = 1.5;  // short RTT up to long x tolerance is not overload; >= 1
+  int long_window = 600;   // long-term RTT: exponential average over this many windows
   // One update per window: it closes once it spans `window` of time AND holds
   // `short_window` samples; its mean RTT is the short-term RTT.
   Clock::duration window = std::chrono::milliseconds(100);
   int short_window = 10;
-  int queue_size = 4;       // growth allowance per update; 0 means sqrt(limit)
+  int queue_size = 4;  // growth allowance per update; 0 means sqrt(limit)
   // Weight, relative to a normal window, with which a window whose short RTT
   // exceeds long x tolerance (a queue) moves the long-term RTT, in (0, 1].
   // 1 is Gradient2 exactly; below 1 slows the baseline's drift under a

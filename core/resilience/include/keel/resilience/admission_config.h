@@ -36,6 +36,7 @@ void AddAdmissionKeys(config::Schema& schema, const std::string& prefix);
 
 // REQUIRES: `config` loaded with a schema that AddAdmissionKeys(prefix) filled.
 // shedder.name is left at its default; callers set it.
-AdmissionOptions AdmissionOptionsFromConfig(const config::Config& config, const std::string& prefix);
+AdmissionOptions AdmissionOptionsFromConfig(const config::Config& config,
+                                            const std::string& prefix);
 
 }  // namespace keel::resilience

@@ -15,9 +15,9 @@
 //   if (auto p95 = tracker.Percentile(0.95)) hedge_delay = *p95;
 //
 // Thread-safety: Record and Percentile may be called from any thread. Record
-// is a few relaxed atomic increments; it takes a mutex only on the first
-// record of a new interval, to clear the slot being reused. A record racing
-// with that clear may be lost: an estimator can afford it.
+// is a clock read and three relaxed atomic increments; it takes a mutex only
+// on the first record of a new interval, to clear the slot being reused. A
+// record racing with that clear may be lost: an estimator can afford it.
 //
 // Percentile caches its last answer and recomputes it (a scan of ~1.4k
 // counters) only when `recompute_every` records arrived, the interval passed,

@@ -53,8 +53,8 @@ enum class LimitKind { kFixed, kAimd, kGradient };
 struct LoadShedderOptions {
   std::string name = "default";  // the metrics' name label
   LimitKind kind = LimitKind::kGradient;
-  int fixed_limit = 100;    // kFixed
-  int initial_limit = 20;   // kAimd, kGradient
+  int fixed_limit = 100;   // kFixed
+  int initial_limit = 20;  // kAimd, kGradient
   int min_limit = 1;
   int max_limit = 1000;
   double share_low = 0.5;
