@@ -81,7 +81,7 @@ using Attempt = std::function<CancelFn(const AttemptContext&, std::function<void
 
 struct HedgeOptions {
   bool enabled = false;
-  double percentile = 95;  // which latency quantile the delay provider reports
+  double percentile = 95;  // percent; the quantile the delay provider should report
   // Delay before the hedge; nullopt = no estimate yet, no hedge.
   std::function<std::optional<Clock::duration>()> delay;
 };

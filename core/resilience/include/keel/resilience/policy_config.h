@@ -29,7 +29,7 @@
 //   AddPolicyKeys(schema, "upstreams.users");
 //   auto cfg = config::Config::Load(schema, {.file = path});
 //   PipelineOptions o = PipelineOptionsFromConfig(*cfg, "upstreams.users");
-//   o.hedge.delay = [&] { return tracker.Quantile(o.hedge.percentile); };
+//   o.hedge.delay = [&] { return tracker.Percentile(o.hedge.percentile / 100); };
 //   auto pipeline = Pipeline::Create(o, clock, registry, "users");  // checks cross-key rules
 #pragma once
 
