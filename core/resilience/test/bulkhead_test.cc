@@ -89,6 +89,19 @@ TEST_F(BulkheadTest, GrantCancelsTheTimeoutTimer) {
   EXPECT_EQ(sched_.pending(), 0u);
 }
 
+TEST_F(BulkheadTest, LeaveOnAnotherThreadResumesTheWaiterOnItsOwnScheduler) {
+  auto b = Make(1, 1);
+  b->Enter(sched_, Clock::time_point::max(), [](bool) {});
+  int result = -1;
+  b->Enter(sched_, In(milliseconds(100)), [&](bool g) { result = g; });
+  std::thread other([&] { b->Leave(); });
+  other.join();
+  EXPECT_EQ(result, -1);  // not run on the other thread
+  sched_.RunReady();
+  EXPECT_EQ(result, 1);
+  EXPECT_EQ(b->in_use(), 1);
+}
+
 TEST_F(BulkheadTest, DefaultsDeriveFromCores) {
   auto b = Make(0, -1);
   EXPECT_GE(b->max_concurrent(), 2);
