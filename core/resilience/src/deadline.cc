@@ -45,10 +45,22 @@ std::string FormatTimeoutMs(Clock::duration remaining) {
   return std::to_string(ms < 1 ? 1 : ms);
 }
 
+void AppendTimeoutHeaderValue(std::string* out, Clock::duration remaining) {
+  std::int64_t ms = 0;
+  if (remaining > Clock::duration::zero()) {
+    ms = std::chrono::duration_cast<std::chrono::milliseconds>(remaining).count();
+    if (ms < 1) ms = 1;  // still time left: never tell the upstream "expired"
+  }
+  char buf[24];  // an int64 in decimal is at most 20 characters
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ms);
+  (void)ec;  // cannot fail: the buffer holds any int64
+  out->append(buf, end);
+}
+
 void AppendTimeoutHeader(std::string* out, Clock::duration remaining) {
   out->append(kTimeoutHeader);
   out->append(": ");
-  out->append(FormatTimeoutMs(remaining));
+  AppendTimeoutHeaderValue(out, remaining);
   out->append("\r\n");
 }
 

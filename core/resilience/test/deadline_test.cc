@@ -5,6 +5,7 @@
 namespace keel::resilience {
 namespace {
 
+using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
@@ -58,6 +59,28 @@ TEST(FormatTimeoutMs, RoundsDownWithOneMillisecondFloor) {
   EXPECT_EQ(FormatTimeoutMs(nanoseconds(1)), "1");
   EXPECT_EQ(FormatTimeoutMs(Clock::duration::zero()), "0");
   EXPECT_EQ(FormatTimeoutMs(-seconds(1)), "0");
+}
+
+TEST(AppendTimeoutHeaderValue, AppendsMillisecondsRoundedDownWithOneMillisecondFloor) {
+  struct Case {
+    Clock::duration remaining;
+    std::string want;
+  };
+  const Case cases[] = {
+      {milliseconds(1500) + nanoseconds(999999), "1500"},
+      {nanoseconds(1), "1"},
+      {microseconds(999), "1"},
+      {milliseconds(1), "1"},
+      {seconds(30), "30000"},
+      {Clock::duration::zero(), "0"},
+      {-seconds(1), "0"},
+  };
+  for (const Case& c : cases) {
+    std::string out = "v=";
+    AppendTimeoutHeaderValue(&out, c.remaining);
+    EXPECT_EQ(out, "v=" + c.want) << c.remaining.count() << " ns";
+    EXPECT_TRUE(ParseTimeoutHeader(std::string_view(out).substr(2)).has_value());
+  }
 }
 
 TEST(AppendTimeoutHeader, WritesAHeaderLineThatParsesBack) {

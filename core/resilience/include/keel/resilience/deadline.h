@@ -7,7 +7,7 @@
 // behind Envoy gets its callers' deadlines for free, and Keel sets it on its
 // own outgoing requests.
 //
-// Rounding: AppendTimeoutHeader() rounds the remaining time down to whole
+// Rounding: AppendTimeoutHeaderValue()/AppendTimeoutHeader() round the remaining time down to whole
 // milliseconds (the receiver must not believe it has longer than it has), but
 // writes at least 1 for any positive remaining time; 0 means the deadline has
 // passed (a caller should not send such a request; a receiver treats it as
@@ -61,6 +61,10 @@ std::optional<Clock::duration> ParseTimeoutHeader(std::string_view value);
 
 // The header value for `remaining` (see rounding above); negative -> "0".
 std::string FormatTimeoutMs(Clock::duration remaining);
+
+// Appends only the value, "<ms>" (rounding above), for a client that writes
+// header names itself (HTTP/2 HPACK, a header map). No allocation.
+void AppendTimeoutHeaderValue(std::string* out, Clock::duration remaining);
 
 // Appends "x-envoy-expected-rq-timeout-ms: <ms>\r\n" (an HTTP/1.1 header line).
 void AppendTimeoutHeader(std::string* out, Clock::duration remaining);
