@@ -53,9 +53,9 @@ void AddPolicyKeys(config::Schema& s, const std::string& p) {
          1000000});
   s.Add({p + ".bulkhead.max_wait", Type::kDuration, "0s", "longest wait; 0 = the call's deadline",
          0, kHourMs});
-  s.Add({p + ".timeout.per_try", Type::kDuration, "0s", "per-attempt timeout; 0 = none", 0,
+  s.Add({p + ".timeout.per_try", Type::kDuration, "1s", "per-attempt timeout; 0 = none", 0,
          kHourMs});
-  s.Add({p + ".timeout.total", Type::kDuration, "0s", "whole-call timeout; 0 = none", 0,
+  s.Add({p + ".timeout.total", Type::kDuration, "2s", "whole-call timeout; 0 = none", 0,
          kHourMs});
   s.Add({p + ".hedge.enabled", Type::kBool, "false", "hedge idempotent calls"});
   s.Add(Double(p + ".hedge.percentile", "95", "latency quantile after which to hedge", 1, 99.9));

@@ -44,7 +44,8 @@ TEST(PolicyConfig, DefaultsAreTheCurriculums) {
   EXPECT_EQ(o.retry.budget_window, seconds(10));
   EXPECT_EQ(o.bulkhead.max_concurrent, 0);
   EXPECT_EQ(o.bulkhead.max_queue, -1);
-  EXPECT_EQ(o.per_try_timeout, Clock::duration::zero());
+  EXPECT_EQ(o.per_try_timeout, seconds(1));
+  EXPECT_EQ(o.total_timeout, seconds(2));
   EXPECT_FALSE(o.hedge.enabled);
   EXPECT_EQ(o.hedge.percentile, 95);
   // The struct defaults and the config defaults agree.

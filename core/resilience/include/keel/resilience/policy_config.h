@@ -21,7 +21,10 @@
 //   <prefix>.bulkhead.max_concurrent          int       0 (= 2 x cores)
 //   <prefix>.bulkhead.max_queue               int       -1 (= max_concurrent)
 //   <prefix>.bulkhead.max_wait                duration  0s (until the deadline)
-//   <prefix>.timeout.per_try / .timeout.total duration  0s (none)
+//   <prefix>.timeout.per_try                  duration  1s (0 = none)
+//   <prefix>.timeout.total                    duration  2s (0 = none)
+// (PipelineOptions itself defaults both to 0 = none: a library user opts in;
+// a configured service gets bounded calls.)
 //   <prefix>.hedge.enabled                    bool      false
 //   <prefix>.hedge.percentile                 double    95
 //
