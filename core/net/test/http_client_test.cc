@@ -423,5 +423,42 @@ TEST_F(HttpClientTest, SendsTraceparentTimeoutHeaderAndBody) {
   EXPECT_NE(raw.requests[0].find("Content-Length: 3\r\n"), std::string::npos);
 }
 
+TEST_F(HttpClientTest, AsyncHandlerCallsAnUpstreamThroughItsWorkersClient) {
+  StartServer();  // the upstream
+  const std::string upstream = ServerUpstream();
+  obs::Registry proxy_registry;
+  Router router;
+  ASSERT_TRUE(router
+                  .AddAsync(Method::kGet, "/proxy",
+                            [upstream, &proxy_registry](const Request&, Response& res, Responder r) {
+                              // One client per worker thread, over its loop.
+                              thread_local std::unique_ptr<HttpClient> client;
+                              if (!client) {
+                                client = HttpClient::Create(CurrentIoContext(), {}, proxy_registry)
+                                             .value();
+                              }
+                              auto responder = std::make_shared<Responder>(std::move(r));
+                              client->Send({.upstream = upstream, .target = "/slow"},
+                                           [&res, responder](ClientResponse up) {
+                                             res.set_status(up.status.ok() ? 200 : 502);
+                                             res.body() = "proxied:" + up.body;
+                                             responder->Send();
+                                           });
+                            })
+                  .ok());
+  HttpServerOptions options;
+  options.threads = 1;
+  auto proxy = HttpServer::Create(options, std::move(router), proxy_registry);
+  ASSERT_TRUE(proxy.ok());
+  std::thread proxy_thread([&] { (*proxy)->Run(false); });
+  MakeClient();
+  auto res = Fetch({.upstream = "127.0.0.1:" + std::to_string((*proxy)->port()), .target = "/proxy"});
+  (*proxy)->Shutdown();
+  proxy_thread.join();
+  ASSERT_TRUE(res.has_value() && res->status.ok()) << (res ? res->status.message() : "none");
+  EXPECT_EQ(res->http_status, 200);
+  EXPECT_EQ(res->body, "proxied:slow");
+}
+
 }  // namespace
 }  // namespace keel::net
