@@ -280,8 +280,8 @@ void HttpClient::Impl::OnConnected(Exchange* ex, const error_code& ec) {
     bool timeout = ec == asio::error::timed_out;
     res.status = Unavailable("connect to " + p.upstream + (timeout ? " timed out" : " failed: " + ec.message()));
     res.retryable = true;
+    ServeQueue(p);  // before the callback, which may send more
     Complete(ex, std::move(res), timeout ? "connect_timeout" : "connect_error");
-    ServeQueue(p);
     return;
   }
   p.connect_ok->Inc();
@@ -329,8 +329,8 @@ void HttpClient::Impl::OnResult(Exchange* ex, bool reused, ClientConnection::Res
     std::string_view name = ErrorName(r.ec);
     ClientResponse res;
     res.status = Unavailable(std::string(name) + " from " + p.upstream + ": " + r.ec.message());
-    Complete(ex, std::move(res), name);
     ServeQueue(p);
+    Complete(ex, std::move(res), name);
     return;
   }
   if (r.keep_alive) {
@@ -347,8 +347,8 @@ void HttpClient::Impl::OnResult(Exchange* ex, bool reused, ClientConnection::Res
   res.retryable = r.status == 502 || r.status == 503 || r.status == 504;
   char code[8];
   auto end = std::to_chars(code, code + sizeof code, r.status).ptr;
-  Complete(ex, std::move(res), std::string_view(code, static_cast<std::size_t>(end - code)));
   ServeQueue(p);
+  Complete(ex, std::move(res), std::string_view(code, static_cast<std::size_t>(end - code)));
 }
 
 void HttpClient::Impl::Release(Pool& p, std::shared_ptr<ClientConnection> conn) {

@@ -28,8 +28,9 @@
 //
 // Thread-safety: not thread-safe; Create, Send, Cancel and the destructor on
 // the io_context's thread, and callbacks run there. Callbacks run exactly once
-// per Send unless the request was cancelled, never inside Send(). Destroying
-// the client drops pending requests without calling their callbacks. The
+// per Send unless the request was cancelled, never inside Send(); they may
+// Send() and Cancel() again. Destroying the client (not from inside one of its
+// callbacks) drops pending requests without calling their callbacks. The
 // io_context must outlive the client.
 #pragma once
 
