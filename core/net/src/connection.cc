@@ -33,6 +33,7 @@ Connection::Connection(Worker& worker, asio::ip::tcp::socket socket)
 }
 
 Connection::~Connection() {
+  if (responder_state_) responder_state_->conn = nullptr;
   if (in_flight_) worker_.shared().stats.requests_in_flight->Add(-1);
   worker_.shared().stats.connections_open->Add(-1);
   worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
@@ -85,7 +86,12 @@ void Connection::EnsureReadSpace() {
 
 void Connection::Read() {
   if (reading_) return;
-  EnsureReadSpace();
+  if (awaiting_) {
+    // The pending request's views point into buf_: no compaction, no growth.
+    if (peer_eof_ || end_ == cap_) return;
+  } else {
+    EnsureReadSpace();
+  }
   if (end_ == cap_) {  // a chunked message larger than the buffer cap
     WriteError(413, "request too large");
     close_after_write_ = true;
@@ -135,14 +141,15 @@ void Connection::EndRequest() {
 void Connection::UpdateInFlight() {
   // Sampled when the connection starts waiting on the network: a request
   // read and answered in one go never shows up, one stalled mid-way does.
-  bool busy = !closed_ && (phase_ == Phase::kHeader || phase_ == Phase::kBody || writing_);
+  bool busy = !closed_ && (phase_ == Phase::kHeader || phase_ == Phase::kBody ||
+                           phase_ == Phase::kHandler || writing_);
   if (busy == in_flight_) return;
   in_flight_ = busy;
   worker_.shared().stats.requests_in_flight->Add(busy ? 1 : -1);
 }
 
 bool Connection::HandleOne() {
-  if (begin_ == end_ || close_after_write_) return false;
+  if (begin_ == end_ || close_after_write_ || awaiting_) return false;
   ParseResult r = parser_.Feed(buf_.get() + begin_, end_ - begin_, &fed_);
   if (r == ParseResult::kNeedMore) {
     if (parser_.header_done() && phase_ == Phase::kHeader) {
@@ -167,38 +174,49 @@ bool Connection::HandleOne() {
     return false;
   }
   Dispatch();
+  if (awaiting_) return false;
+  NextMessage();
+  return true;
+}
+
+void Connection::NextMessage() {
   begin_ += fed_;
   fed_ = 0;
   parser_.Reset();
   sent_continue_ = false;
   if (begin_ == end_) {
+    EndRequest();
+    // A read issued while an async handler was pending targets buf_ + end_:
+    // keep the positions until it completes.
+    if (reading_) return;
     begin_ = end_ = 0;
     if (cap_ > kShrinkAbove) {
       buf_.reset(new char[kInitialBuffer]);
       cap_ = kInitialBuffer;
     }
-    EndRequest();
   } else {
     BeginRequest();
   }
-  return true;
 }
 
 void Connection::Dispatch() {
-  const auto start = Clock::now();
+  start_ = Clock::now();
   const char* msg = buf_.get() + begin_;
-  Request req;
-  parser_.Fill(msg, &req, &headers_);
-  req.trace = obs::TraceContext::ContinueOrStart(parser_.traceparent(msg));
-  req.params = &params_;
+  request_ = Request();
+  parser_.Fill(msg, &request_, &headers_);
+  request_.trace = obs::TraceContext::ContinueOrStart(parser_.traceparent(msg));
+  request_.params = &params_;
   response_.Reset();
 
   ServerShared& shared = worker_.shared();
-  Router::Match match = shared.router.Find(req.method, req.path, &params_);
-  int route = match.route_index;
-  if (match.route != nullptr) {
+  Router::Match match = shared.router.Find(request_.method, request_.path, &params_);
+  route_ = match.route_index;
+  if (match.route != nullptr && match.route->async_handler) {
+    StartAsync(*match.route);
+    if (awaiting_) return;
+  } else if (match.route != nullptr) {
     try {
-      match.route->handler(req, response_);
+      match.route->handler(request_, response_);
     } catch (const std::exception& e) {
       shared.stats.handler_exceptions->Inc();
       obs::Log(obs::LogLevel::kError, "handler threw",
@@ -207,22 +225,73 @@ void Connection::Dispatch() {
       response_.SetError(500, "internal error");
     }
   } else if (match.path_matched) {
-    route = Worker::kRouteUnmatched;
+    route_ = Worker::kRouteUnmatched;
     response_.SetError(405, "method not allowed");
     response_.add_header("Allow", match.allow);
   } else {
-    route = Worker::kRouteUnmatched;
+    route_ = Worker::kRouteUnmatched;
     response_.SetError(404, "no route for this path");
   }
+  Finish();
+}
 
+void Connection::StartAsync(const Router::Route& route) {
+  // The state is reused unless a late Responder still holds the previous one.
+  if (!responder_state_ || responder_state_.use_count() > 1) {
+    responder_state_ = std::make_shared<internal::ResponderState>();
+  }
+  responder_state_->conn = this;
+  awaiting_ = true;
+  in_handler_ = true;
+  ++pending_;  // released by OnResponderDone
+  try {
+    route.async_handler(request_, response_, Responder(responder_state_));
+  } catch (const std::exception& e) {
+    // The Responder argument was destroyed (answered 500) unless the handler
+    // moved it away; then the handler still owns the answer.
+    worker_.shared().stats.handler_exceptions->Inc();
+    obs::Log(obs::LogLevel::kError, "handler threw",
+             {{"route", route.pattern}, {"error", e.what()}});
+    if (!awaiting_) {
+      response_.Reset();
+      response_.SetError(500, "internal error");
+    }
+  }
+  in_handler_ = false;
+  if (awaiting_) phase_ = Phase::kHandler;
+}
+
+void Connection::OnResponderDone(bool dropped) {
+  responder_state_->conn = nullptr;
+  if (dropped) {
+    worker_.shared().stats.responders_dropped->Inc();
+    obs::Log(obs::LogLevel::kError, "async handler dropped its responder",
+             {{"path", request_.path}});
+    response_.Reset();
+    response_.SetError(500, "internal error");
+  }
+  awaiting_ = false;
+  if (in_handler_) {  // answered inline: Dispatch goes on as for a sync handler
+    --pending_;
+    return;
+  }
+  if (OpDone()) return;  // closed meanwhile: nothing to answer
+  Finish();
+  NextMessage();
+  Pump();
+}
+
+void Connection::Finish() {
+  ServerShared& shared = worker_.shared();
+  const Request& req = request_;
   bool close = !req.keep_alive || response_.close() || draining_ || peer_eof_ ||
                shared.draining.load(std::memory_order_relaxed);
   Serialize(req, close);
   if (close) close_after_write_ = true;
 
-  const auto elapsed = Clock::now() - start;
-  worker_.RequestCounter(route, req.method, response_.status())->Inc();
-  worker_.DurationHistogram(route, req.method)
+  const auto elapsed = Clock::now() - start_;
+  worker_.RequestCounter(route_, req.method, response_.status())->Inc();
+  worker_.DurationHistogram(route_, req.method)
       ->Observe(std::chrono::duration<double>(elapsed).count());
   if (shared.options.access_log && obs::LogEnabled(obs::LogLevel::kInfo)) {
     auto trace_id = req.trace.TraceIdHex();
@@ -331,7 +400,8 @@ void Connection::Pump() {
     Linger();
     return;
   }
-  if (peer_eof_ || (draining_ && phase_ == Phase::kIdle)) {
+  // A half-closed peer still gets the pending async answer.
+  if (!awaiting_ && (peer_eof_ || (draining_ && phase_ == Phase::kIdle))) {
     Close();
     return;
   }
@@ -355,7 +425,8 @@ void Connection::Linger() {
 }
 
 void Connection::OnTick(Clock::time_point now) {
-  if (closed_ || now < deadline_) return;
+  // An async handler bounds its own time.
+  if (closed_ || awaiting_ || now < deadline_) return;
   auto& stats = worker_.shared().stats;
   if (phase_ == Phase::kHeader && !writing_) {
     stats.header_timeouts->Inc();
@@ -374,6 +445,30 @@ void Connection::OnTick(Clock::time_point now) {
 void Connection::Drain() {
   draining_ = true;
   if (phase_ == Phase::kIdle && !writing_ && out_.empty()) Close();
+}
+
+Responder::Responder(std::shared_ptr<internal::ResponderState> state) : state_(std::move(state)) {}
+
+Responder& Responder::operator=(Responder&& other) noexcept {
+  if (this != &other) {
+    if (state_) Finish(/*dropped=*/true);
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Responder::~Responder() {
+  if (state_) Finish(/*dropped=*/true);
+}
+
+void Responder::Send() {
+  if (state_) Finish(/*dropped=*/false);
+}
+
+void Responder::Finish(bool dropped) {
+  auto state = std::move(state_);
+  state_ = nullptr;
+  if (state->conn != nullptr) state->conn->OnResponderDone(dropped);  // may destroy it
 }
 
 }  // namespace keel::net

@@ -1,8 +1,8 @@
 // One client connection: reads, parses, dispatches and writes in order.
 //
 // All methods run on the owning worker's thread. The connection counts its
-// pending asynchronous operations; once closed it is destroyed by the worker
-// when the last of them has completed.
+// pending asynchronous operations (a pending async response is one of them);
+// once closed it is destroyed by the worker when the last has completed.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,10 +13,20 @@
 
 #include "keel/net/http_message.h"
 #include "keel/net/http_parser.h"
+#include "keel/net/router.h"
 
 namespace keel::net {
 
 class Worker;
+class Connection;
+
+namespace internal {
+// Shared by a Connection and the Responder of its pending async request;
+// conn is null once the request is answered or the connection destroyed.
+struct ResponderState {
+  Connection* conn = nullptr;
+};
+}  // namespace internal
 
 class Connection {
  public:
@@ -32,11 +42,13 @@ class Connection {
   void Drain();
   // Closes the socket; pending operations complete with operation_aborted.
   void Close();
+  // The Responder of the pending async request was called or dropped.
+  void OnResponderDone(bool dropped);
 
   std::size_t index = 0;  // position in the worker's list
 
  private:
-  enum class Phase { kIdle, kHeader, kBody, kLinger };
+  enum class Phase { kIdle, kHeader, kBody, kHandler, kLinger };
   enum class WriteResult { kDone, kPending, kClosed };
 
   void Read();
@@ -46,6 +58,11 @@ class Connection {
   // Returns false when no complete request could be taken from the buffer.
   bool HandleOne();
   void Dispatch();
+  void StartAsync(const Router::Route& route);
+  // Serializes the response to request_ and records metrics and the log.
+  void Finish();
+  // Moves past the answered message to the next one.
+  void NextMessage();
   void WriteError(int status, std::string_view message);
   void Serialize(const Request& req, bool close);
   WriteResult Write();
@@ -66,7 +83,11 @@ class Connection {
   std::size_t fed_ = 0;    // bytes of the current message the parser consumed
   std::string out_;
   std::size_t written_ = 0;
+  Request request_;
   Response response_;
+  Clock::time_point start_;
+  int route_ = 0;
+  std::shared_ptr<internal::ResponderState> responder_state_;
   std::vector<Header> headers_;
   std::vector<PathParam> params_;
   Phase phase_ = Phase::kIdle;
@@ -80,6 +101,8 @@ class Connection {
   bool draining_ = false;
   bool sent_continue_ = false;
   bool in_flight_ = false;
+  bool awaiting_ = false;    // an async handler has not answered yet
+  bool in_handler_ = false;  // inside the async handler call
 };
 
 }  // namespace keel::net

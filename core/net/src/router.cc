@@ -22,10 +22,19 @@ bool IsParam(std::string_view seg) {
 }  // namespace
 
 Status Router::Add(Method method, std::string pattern, Handler handler) {
+  return AddRoute(Route{method, std::move(pattern), {}, std::move(handler), nullptr});
+}
+
+Status Router::AddAsync(Method method, std::string pattern, AsyncHandler handler) {
+  return AddRoute(Route{method, std::move(pattern), {}, nullptr, std::move(handler)});
+}
+
+Status Router::AddRoute(Route route) {
+  const Method method = route.method;
+  const std::string pattern = route.pattern;
   if (pattern.empty() || pattern[0] != '/') {
     return InvalidArgument("route pattern must start with '/': '" + pattern + "'");
   }
-  Route route{method, pattern, {}, std::move(handler)};
   for (auto seg : Split(pattern)) {
     if (seg == "{}") return InvalidArgument("empty parameter name in '" + pattern + "'");
     route.segments.emplace_back(seg);

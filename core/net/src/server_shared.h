@@ -22,7 +22,9 @@ namespace keel::net {
     "Connections answered 408 because the header did not arrive in time.")                     \
   X(idle_timeouts, "keel_http_idle_timeouts_total", "Connections closed for inactivity.")      \
   X(handler_exceptions, "keel_http_handler_exceptions_total",                                  \
-    "Handlers that threw; answered 500.")
+    "Handlers that threw; answered 500.")                                                       \
+  X(responders_dropped, "keel_http_responders_dropped_total",                                  \
+    "Async handlers whose Responder was destroyed without Send(); answered 500.")
 
 #define KEEL_HTTP_SERVER_GAUGES(X)                                                         \
   X(connections_open, "keel_http_connections_open", "Open client connections.")           \

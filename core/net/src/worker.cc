@@ -7,6 +7,7 @@
 
 #include "connection.h"
 #include "keel/obs/log.h"
+#include "worker_context_internal.h"
 
 namespace keel::net {
 
@@ -56,7 +57,9 @@ void Worker::Run() {
   tick_timer_.async_wait([this](const error_code& ec) {
     if (!ec) Tick();
   });
+  SetWorkerContext(&scheduler_, &io_);
   io_.run();
+  SetWorkerContext(nullptr, nullptr);
 }
 
 void Worker::Accept() {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "keel/net/asio_scheduler.h"
 #include "server_shared.h"
 
 namespace keel::net {
@@ -53,6 +54,7 @@ class Worker {
   // Sockets and timers are only touched on this worker's thread, so the
   // reactor runs without locks; posting from other threads stays safe.
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  AsioScheduler scheduler_{io_};
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer tick_timer_;
   std::chrono::steady_clock::time_point tick_expected_;

@@ -10,11 +10,15 @@
 // Each route has a stable index and its pattern is its metric label, so route
 // labels stay bounded whatever paths clients send.
 //
+// An async handler (AddAsync) answers later: it receives a Responder and the
+// request is answered when Responder::Send() runs (see Responder below).
+//
 // Thread-safety: build the router before the server starts; after that it is
 // read-only and shared by every worker.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +28,44 @@
 
 namespace keel::net {
 
+namespace internal {
+struct ResponderState;
+}  // namespace internal
+
+// The completion of one async request. Move-only; call Send() exactly once,
+// on the worker thread that ran the handler, once the Response is filled in.
+// Until then the Request (views into the connection buffer) and the Response
+// stay valid, later pipelined requests of the connection wait (responses
+// stay in order), and no header/idle timeout applies to the request: the
+// handler bounds its own time (e.g. with CurrentScheduler().After()).
+//
+// If the connection was closed meanwhile (peer, shutdown), Send() does
+// nothing. A Responder destroyed without Send() answers 500 and is logged and
+// counted (keel_http_responders_dropped_total). A Responder that is still
+// pending when its server is destroyed does nothing.
+//
+// std::function needs copyable callables: to pass a Responder through one
+// (e.g. Scheduler::After), hold it in a std::shared_ptr<Responder>.
+class Responder {
+ public:
+  Responder() = default;
+  explicit Responder(std::shared_ptr<internal::ResponderState> state);
+  Responder(Responder&& other) noexcept = default;
+  Responder& operator=(Responder&& other) noexcept;
+  ~Responder();
+
+  // Sends the Response. Second and later calls do nothing.
+  void Send();
+  // True until Send() (or a move from this).
+  bool pending() const { return state_ != nullptr; }
+
+ private:
+  void Finish(bool dropped);
+  std::shared_ptr<internal::ResponderState> state_;
+};
+
 using Handler = std::function<void(const Request&, Response&)>;
+using AsyncHandler = std::function<void(const Request&, Response&, Responder)>;
 
 class Router {
  public:
@@ -32,12 +73,15 @@ class Router {
     Method method;
     std::string pattern;
     std::vector<std::string> segments;  // "{id}" kept as is
-    Handler handler;
+    Handler handler;             // set for Add()
+    AsyncHandler async_handler;  // set for AddAsync()
   };
 
   // Errors: InvalidArgument for a pattern not starting with '/', an empty
   // parameter name, or a duplicate method+pattern.
   Status Add(Method method, std::string pattern, Handler handler);
+  // As Add(), for a handler that answers through its Responder.
+  Status AddAsync(Method method, std::string pattern, AsyncHandler handler);
 
   struct Match {
     const Route* route = nullptr;  // null: no route for this method
@@ -51,6 +95,7 @@ class Router {
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  Status AddRoute(Route route);
   bool MatchPath(const Route& route, std::string_view path, std::vector<PathParam>* params) const;
   std::vector<Route> routes_;
   // Allow header per route pattern, indexed like routes_.
