@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "fakes.h"
 
 namespace keel::trace {
@@ -139,6 +141,22 @@ TEST_F(TracerTest, RejectsBadOptions) {
   EXPECT_FALSE(Tracer::Create({.service_name = "x", .sample_ratio = 1.5},
                               std::make_unique<testing::RecordingExporter>(&sink_), registry_)
                    .ok());
+}
+
+TEST_F(TracerTest, SpansOfOneTraceEndOnManyThreads) {
+  auto tracer = Make({.sample_ratio = 1});
+  constexpr int kTraces = 200, kThreads = 4;
+  for (int i = 0; i < kTraces; ++i) {
+    Span root = tracer->StartServerSpan("GET /x", "");
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] { tracer->End(tracer->StartClientSpan(root.context(), "GET")); });
+    }
+    for (auto& th : threads) th.join();
+    tracer->End(std::move(root));
+  }
+  ASSERT_EQ(sink_.traces.size(), static_cast<std::size_t>(kTraces));
+  for (const auto& t : sink_.traces) EXPECT_EQ(t.size(), static_cast<std::size_t>(kThreads + 1));
 }
 
 }  // namespace
