@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "keel/base/json_string.h"
+#include "keel/obs/trace_context.h"
 
 namespace keel::obs {
 namespace {
@@ -57,6 +58,17 @@ void Format(std::string* out, LogLevel level, std::string_view msg,
       }
     } else {
       out->append(std::get<bool>(f.value) ? "true" : "false");
+    }
+  }
+  // The current trace (ScopedTraceContext) unless the caller named one.
+  if (const TraceContext* ctx = CurrentTraceContext()) {
+    bool explicit_id = false;
+    for (const auto& f : fields) explicit_id |= f.key == "trace_id";
+    if (!explicit_id) {
+      auto trace = ctx->TraceIdHex();
+      auto span = ctx->SpanIdHex();
+      out->append(",\"trace_id\":\"").append(trace.data(), trace.size());
+      out->append("\",\"span_id\":\"").append(span.data(), span.size()).append("\"");
     }
   }
   out->append("}\n");

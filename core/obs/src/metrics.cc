@@ -1,5 +1,9 @@
 #include "keel/obs/metrics.h"
 
+#include <chrono>
+
+#include "keel/obs/trace_context.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -25,10 +29,53 @@ void Gauge::Add(double delta) {
   }
 }
 
+// One mutex per bucket, taken with try_lock by writers: an exemplar is a
+// sample, so a writer that finds the slot busy drops its exemplar instead of
+// waiting, and the hot path never blocks. Readers (scrapes) lock normally.
+struct Histogram::ExemplarSlot {
+  mutable std::mutex mu;
+  Exemplar e;  // GUARDED_BY(mu)
+};
+
 Histogram::Histogram(const std::vector<double>& bounds) : bounds_(bounds) {
   for (auto& s : shards_) {
     s.counts = std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1);
   }
+}
+
+Histogram::~Histogram() = default;
+
+void Histogram::Observe(double value, const TraceContext* exemplar) {
+  Observe(value);
+  if (exemplar == nullptr) return;
+  ExemplarSlot* slots = exemplars_ready_.load(std::memory_order_acquire);
+  if (slots == nullptr) {
+    // Allocated once, on first use: histograms that never see an exemplar
+    // (most of them) pay nothing.
+    std::lock_guard<std::mutex> lock(exemplars_init_mu_);
+    if (!exemplars_) exemplars_ = std::make_unique<ExemplarSlot[]>(bounds_.size() + 1);
+    slots = exemplars_.get();
+    exemplars_ready_.store(slots, std::memory_order_release);
+  }
+  std::size_t i = 0;
+  while (i < bounds_.size() && value > bounds_[i]) ++i;
+  ExemplarSlot& slot = slots[i];
+  if (!slot.mu.try_lock()) return;
+  slot.e.trace_id = exemplar->TraceIdHex();
+  slot.e.span_id = exemplar->SpanIdHex();
+  slot.e.value = value;
+  slot.e.unix_seconds = std::chrono::duration<double>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  slot.e.set = true;
+  slot.mu.unlock();
+}
+
+Histogram::Exemplar Histogram::ExemplarAt(std::size_t i) const {
+  ExemplarSlot* slots = exemplars_ready_.load(std::memory_order_acquire);
+  if (slots == nullptr || i > bounds_.size()) return {};
+  std::lock_guard<std::mutex> lock(slots[i].mu);
+  return slots[i].e;
 }
 
 void Histogram::Observe(double value) {
@@ -271,6 +318,17 @@ std::string Registry::Render(ExpositionFormat format) const {
         AppendLabels(&out, f.label_names(), labels, "le", le);
         out.push_back(' ');
         AppendNumber(&out, static_cast<double>(snap.cumulative[i]));
+        if (format == ExpositionFormat::kOpenMetrics) {
+          Histogram::Exemplar e = h.ExemplarAt(i);
+          if (e.set) {
+            out.append(" # {trace_id=\"").append(e.trace_id.data(), e.trace_id.size());
+            out.append("\",span_id=\"").append(e.span_id.data(), e.span_id.size()).append("\"} ");
+            AppendNumber(&out, e.value);
+            char ts[32];
+            std::snprintf(ts, sizeof ts, " %.3f", e.unix_seconds);
+            out.append(ts);
+          }
+        }
         out.push_back('\n');
       }
       out.append(f.name()).append("_sum");

@@ -116,3 +116,79 @@ std::array<char, 16> TraceContext::SpanIdHex() const {
 }
 
 }  // namespace keel::obs
+
+namespace keel::obs {
+namespace {
+
+thread_local const TraceContext* t_current = nullptr;
+
+bool KeyChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '*' ||
+         c == '/';
+}
+
+bool FirstKeyChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// key = simple-key / multi-tenant-key (tenant@system), per W3C Trace Context.
+bool ValidKey(std::string_view key) {
+  auto at = key.find('@');
+  if (at == std::string_view::npos) {
+    if (key.empty() || key.size() > 256 || !(key[0] >= 'a' && key[0] <= 'z')) return false;
+  } else {
+    std::string_view tenant = key.substr(0, at), system = key.substr(at + 1);
+    if (tenant.empty() || tenant.size() > 241 || !FirstKeyChar(tenant[0])) return false;
+    if (system.empty() || system.size() > 14 || !(system[0] >= 'a' && system[0] <= 'z')) {
+      return false;
+    }
+  }
+  for (char c : key) {
+    if (c != '@' && !KeyChar(c)) return false;
+  }
+  return key.find('@') == key.rfind('@');
+}
+
+bool ValidValue(std::string_view v) {
+  if (v.empty() || v.size() > 256 || v.back() == ' ') return false;
+  for (char c : v) {
+    if (c < 0x20 || c > 0x7e || c == ',' || c == '=') return false;
+  }
+  return true;
+}
+
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+bool ValidTraceState(std::string_view ts) {
+  if (ts.size() > 512) return false;
+  int members = 0;
+  while (true) {
+    auto comma = ts.find(',');
+    std::string_view member = TrimOws(ts.substr(0, comma));
+    if (!member.empty()) {
+      auto eq = member.find('=');
+      if (eq == std::string_view::npos || !ValidKey(member.substr(0, eq)) ||
+          !ValidValue(member.substr(eq + 1)) || ++members > 32) {
+        return false;
+      }
+    }
+    if (comma == std::string_view::npos) break;
+    ts.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
+const TraceContext* CurrentTraceContext() { return t_current; }
+
+ScopedTraceContext::ScopedTraceContext(const TraceContext& ctx)
+    : ctx_(ctx), previous_(t_current) {
+  t_current = &ctx_;
+}
+
+ScopedTraceContext::~ScopedTraceContext() { t_current = previous_; }
+
+}  // namespace keel::obs

@@ -1,4 +1,5 @@
 #include "keel/obs/log.h"
+#include "keel/obs/trace_context.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -248,6 +249,37 @@ TEST_F(LogPipeTest, ConcurrentLinesNeverInterleave) {
     EXPECT_EQ(j["seq"].get<int>(), next_seq[t]++) << "thread " << t;
   }
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(next_seq[t], kLinesPerThread) << "thread " << t;
+}
+
+TEST_F(LogTest, AddsCurrentTraceContext) {
+  TraceContext ctx =
+      TraceContext::ContinueOrStart("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  json before = ParseLine(FormatLogLine(LogLevel::kInfo, "m", {}));
+  EXPECT_FALSE(before.contains("trace_id"));
+  {
+    ScopedTraceContext scope(ctx);
+    json line = ParseLine(FormatLogLine(LogLevel::kInfo, "m", {{"k", 1}}));
+    EXPECT_EQ(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    EXPECT_EQ(line["span_id"], std::string(ctx.SpanIdHex().data(), 16));
+    // An explicit trace_id wins and is not duplicated.
+    std::string explicit_line = FormatLogLine(LogLevel::kInfo, "m", {{"trace_id", "abc"}});
+    EXPECT_EQ(ParseLine(explicit_line)["trace_id"], "abc");
+    EXPECT_EQ(explicit_line.find("4bf92f"), std::string::npos);
+    {
+      TraceContext inner = TraceContext::ContinueOrStart("");
+      ScopedTraceContext nested(inner);
+      EXPECT_EQ(ParseLine(FormatLogLine(LogLevel::kInfo, "m", {}))["trace_id"],
+                std::string(inner.TraceIdHex().data(), 32));
+    }
+    EXPECT_EQ(ParseLine(FormatLogLine(LogLevel::kInfo, "m", {}))["trace_id"],
+              "4bf92f3577b34da6a3ce929d0e0e4736");
+  }
+  EXPECT_FALSE(ParseLine(FormatLogLine(LogLevel::kInfo, "m", {})).contains("trace_id"));
+  // Per thread: another thread sees no context.
+  ScopedTraceContext scope(ctx);
+  bool other_has = true;
+  std::thread([&] { other_has = CurrentTraceContext() != nullptr; }).join();
+  EXPECT_FALSE(other_has);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "keel/obs/metrics.h"
+#include "keel/obs/trace_context.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -388,6 +389,43 @@ TEST(ExpositionTest, ContentTypeMatchesFormat) {
 
 TEST(ExpositionTest, DefaultRegistryIsOneInstance) {
   EXPECT_EQ(&DefaultRegistry(), &DefaultRegistry());
+}
+
+TEST(ExemplarTest, RenderedOnlyInOpenMetricsBucketLines) {
+  Registry registry;
+  static const std::vector<double> kBounds{0.1, 1};
+  auto& fam = registry.AddHistogram("keel_x_seconds", "x", {}, kBounds);
+  Histogram* h = fam.Get({});
+  TraceContext ctx =
+      TraceContext::ContinueOrStart("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  h->Observe(0.05, &ctx);
+  h->Observe(0.5);  // no exemplar for the 1.0 bucket
+  std::string om = registry.Render(ExpositionFormat::kOpenMetrics);
+  std::string span(ctx.SpanIdHex().data(), 16);
+  EXPECT_THAT(om, ::testing::ContainsRegex(
+                      "keel_x_seconds_bucket\\{le=\"0\\.1\"\\} 1 # \\{trace_id=\""
+                      "4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"" + span +
+                      "\"\\} 0\\.05 [0-9]+\\.[0-9]{3}\n"));
+  EXPECT_THAT(om, ::testing::HasSubstr("keel_x_seconds_bucket{le=\"1.0\"} 2\n"));
+  std::string prom = registry.Render(ExpositionFormat::kPrometheusText);
+  EXPECT_EQ(prom.find('#', prom.find("keel_x_seconds_bucket")), prom.find("# HELP", prom.find("keel_x_seconds_bucket")));
+  EXPECT_THAT(prom, ::testing::HasSubstr("keel_x_seconds_bucket{le=\"0.1\"} 1\n"));
+}
+
+TEST(ExemplarTest, KeepsLatestPerBucket) {
+  static const std::vector<double> kBounds{1};
+  Histogram h(kBounds);
+  EXPECT_FALSE(h.ExemplarAt(0).set);
+  TraceContext a = TraceContext::ContinueOrStart("");
+  TraceContext b = TraceContext::ContinueOrStart("");
+  h.Observe(0.2, &a);
+  h.Observe(0.3, &b);
+  Histogram::Exemplar e = h.ExemplarAt(0);
+  EXPECT_TRUE(e.set);
+  EXPECT_EQ(e.trace_id, b.TraceIdHex());
+  EXPECT_DOUBLE_EQ(e.value, 0.3);
+  EXPECT_FALSE(h.ExemplarAt(1).set);
+  EXPECT_EQ(h.Collect().count, 2u);
 }
 
 }  // namespace

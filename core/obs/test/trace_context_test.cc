@@ -187,5 +187,33 @@ TEST(TraceContextTest, NewIdsDifferAcrossThreads) {
   EXPECT_EQ(traces.size(), static_cast<std::size_t>(kThreads * kPerThread));
 }
 
+TEST(TraceStateTest, AcceptsValidAndRejectsInvalid) {
+  struct Case {
+    std::string value;
+    bool valid;
+  } cases[] = {
+      {"", true},
+      {"congo=t61rcWkgMzE", true},
+      {"rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", true},
+      {"tenant@vendor=x , other=y", true},
+      {"a=1,,b=2", true},
+      {"Upper=1", false},
+      {"a", false},
+      {"a=", false},
+      {"a=b=c", false},
+      {"a=x ", true},  // trailing OWS around a member is allowed
+      {"a=x\x01", false},
+      {"1a=x", false},
+      {"t@toolongsystemname=x", false},
+      {"a@b@c=x", false},
+      {std::string(513, 'a'), false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(ValidTraceState(c.value), c.valid) << c.value;
+  std::string members;
+  for (int i = 0; i < 32; ++i) members += (i ? ",k" : "k") + std::to_string(i) + "=v";
+  EXPECT_TRUE(ValidTraceState(members));
+  EXPECT_FALSE(ValidTraceState(members + ",k32=v"));
+}
+
 }  // namespace
 }  // namespace keel::obs

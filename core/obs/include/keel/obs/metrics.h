@@ -67,12 +67,33 @@ class Gauge {
   std::atomic<double> value_{0};
 };
 
+struct TraceContext;
+
 // A Prometheus histogram with fixed upper bounds (the +Inf bucket is implicit).
+//
+// Exemplars: Observe(value, &ctx) also records (trace id, span id, value,
+// time) as its bucket's latest exemplar, shown only in OpenMetrics output
+// (`... # {trace_id="..",span_id=".."} 0.043 1700000000.123`).
 class Histogram {
  public:
   // REQUIRES: bounds strictly increasing and outliving the histogram.
   explicit Histogram(const std::vector<double>& bounds);
+  ~Histogram();
   void Observe(double value);
+  // As Observe(value); when `exemplar` is not null it becomes the bucket's
+  // latest exemplar — best effort: if another thread is writing that
+  // bucket's exemplar at the same instant this one is skipped, never waited for.
+  void Observe(double value, const TraceContext* exemplar);
+
+  struct Exemplar {
+    std::array<char, 32> trace_id{};
+    std::array<char, 16> span_id{};
+    double value = 0;
+    double unix_seconds = 0;
+    bool set = false;
+  };
+  // The latest exemplar of bucket i (0 .. bounds().size(), the last is +Inf).
+  Exemplar ExemplarAt(std::size_t i) const;
 
   struct Snapshot {
     std::vector<std::uint64_t> cumulative;  // one per bound, then +Inf
@@ -87,8 +108,12 @@ class Histogram {
     std::atomic<double> sum{0};
     std::unique_ptr<std::atomic<std::uint64_t>[]> counts;  // bounds + 1
   };
+  struct ExemplarSlot;
   const std::vector<double>& bounds_;
   std::array<Shard, kMetricShards> shards_;
+  std::unique_ptr<ExemplarSlot[]> exemplars_;  // bounds + 1, allocated on first exemplar
+  std::atomic<ExemplarSlot*> exemplars_ready_{nullptr};
+  std::mutex exemplars_init_mu_;
 };
 
 // Default latency buckets in seconds: 50 µs .. 10 s.

@@ -10,7 +10,17 @@
 //   TraceContext ctx = TraceContext::ContinueOrStart(request.header("traceparent"));
 //   response.set_header("traceparent", ctx.ToHeader());
 //
-// Thread-safety: values. New ids come from a per-thread generator.
+// W3C `tracestate` (vendor data riding along with traceparent) is carried
+// through unchanged when ValidTraceState() accepts it, else dropped.
+//
+// ScopedTraceContext makes a context the calling thread's current one for a
+// scope; Log() adds its trace_id/span_id to every line written meanwhile:
+//
+//   obs::ScopedTraceContext scope(span.context());
+//   obs::Log(obs::LogLevel::kInfo, "charged");   // ... "trace_id":"4bf9...","span_id":"00f0..."
+//
+// Thread-safety: values. New ids come from a per-thread generator; the
+// current context is per thread.
 #pragma once
 
 #include <array>
@@ -41,6 +51,29 @@ struct TraceContext {
   // Lower-case hex of the ids, for logs.
   std::array<char, 32> TraceIdHex() const;
   std::array<char, 16> SpanIdHex() const;
+};
+
+// True when `tracestate` is a valid W3C tracestate value: at most 512
+// characters and 32 list members, each `key=value` with a well-formed key
+// (lower-case simple or tenant@system) and value (printable ASCII without
+// ',' and '=', not ending in a space). Empty list members are allowed.
+bool ValidTraceState(std::string_view tracestate);
+
+// The calling thread's current trace context, nullptr outside any scope.
+const TraceContext* CurrentTraceContext();
+
+// Sets the current context for this thread until destroyed, then restores
+// the previous one (scopes nest). Not movable: a scope is a stack frame.
+class ScopedTraceContext {
+ public:
+  explicit ScopedTraceContext(const TraceContext& ctx);
+  ~ScopedTraceContext();
+  ScopedTraceContext(const ScopedTraceContext&) = delete;
+  ScopedTraceContext& operator=(const ScopedTraceContext&) = delete;
+
+ private:
+  TraceContext ctx_;
+  const TraceContext* previous_;
 };
 
 }  // namespace keel::obs
