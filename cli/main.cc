@@ -14,6 +14,7 @@
 #include "report_cli.h"
 #include "keel/ratelimit/rule_config.h"
 #include "keel/ratelimit/service.h"
+#include "keel/relay/service.h"
 #include "keel/services/hello.h"
 
 #ifndef KEEL_VERSION
@@ -30,6 +31,8 @@ std::map<std::string, keel::app::ServiceDef> Services() {
   services.emplace(hello.name, hello);
   auto ratelimit = keel::ratelimit::RateLimitService();
   services.emplace(ratelimit.name, ratelimit);
+  auto relay = keel::relay::RelayService();
+  services.emplace(relay.name, relay);
   return services;
 }
 
