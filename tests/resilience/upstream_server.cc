@@ -7,6 +7,7 @@
 //                server completes at most THREADS * 1000 / WORK_MS requests a
 //                second, and requests beyond that queue on their connections
 //   GET /status/{code}  answers with that status (e.g. 503), for failure tests
+//   GET /fail    answers 500
 //
 //   upstream_server [THREADS=2] [WORK_MS=5]
 // Prints {"port": N} on stdout once listening on 127.0.0.1 (a free port).
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
     int code = std::atoi(std::string(req.param("code")).c_str());
     if (code < 200 || code > 599) code = 400;
     res.SetError(code, "status requested by the test");
+  });
+  (void)router.Add(Method::kGet, "/fail", [](const Request&, Response& res) {
+    res.SetError(500, "failure requested by the test");
   });
   keel::net::HttpServerOptions options;
   options.threads = threads;

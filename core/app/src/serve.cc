@@ -9,6 +9,8 @@
 #include "keel/obs/log.h"
 #include "keel/obs/metrics.h"
 #include "keel/obs/process_metrics.h"
+#include "keel/trace/tracer.h"
+#include "keel/trace/tracing_config.h"
 
 namespace keel::app {
 
@@ -36,7 +38,14 @@ void AddCommonKeys(config::Schema& schema) {
       .Add({"log.level", Type::kEnum, "info", "debug, info, warn or error", 0, 0,
             {"debug", "info", "warn", "error"}})
       .Add({"log.access", Type::kBool, "false", "one JSON log line per request"});
+  trace::AddTracingKeys(schema);
 }
+
+namespace {
+trace::Tracer* g_tracer = nullptr;
+}  // namespace
+
+trace::Tracer* ServiceTracer() { return g_tracer; }
 
 StatusOr<config::Config> LoadServiceConfig(const ServiceDef& service, const ServeFlags& flags) {
   config::Schema schema;
@@ -109,6 +118,15 @@ int Serve(const ServiceDef& service, const ServeFlags& flags) {
   obs::SetLogLevel(level);
   RaiseFdLimit();
 
+  obs::Registry& registry = obs::DefaultRegistry();
+  // Before the service builds its routes: its clients start their spans here.
+  auto tracer = trace::TracerFromConfig(*cfg, service.name, registry);
+  if (!tracer.ok()) {
+    std::fprintf(stderr, "keel: error: %s\n", tracer.status().message().c_str());
+    return 2;
+  }
+  g_tracer = tracer->get();
+
   net::Router router;
   std::unique_ptr<Sidecar> sidecar;
   Status st = Status::Ok();
@@ -130,9 +148,9 @@ int Serve(const ServiceDef& service, const ServeFlags& flags) {
     std::fprintf(stderr, "keel: error: %s\n", st.message().c_str());
     return 1;
   }
-  obs::Registry& registry = obs::DefaultRegistry();
   obs::RegisterProcessMetrics(registry);
   net::HttpServerOptions options = HttpOptionsFromConfig(*cfg);
+  options.tracer = g_tracer;
   auto server = net::HttpServer::Create(options, std::move(router), registry);
   if (!server.ok()) {
     obs::Log(obs::LogLevel::kError, "cannot start", {{"service", service.name},
@@ -147,6 +165,9 @@ int Serve(const ServiceDef& service, const ServeFlags& flags) {
              {{"service", service.name}, {"http", addr}, {"threads", options.threads}});
   });
   if (sidecar) sidecar->Stop();
+  server->reset();  // its connections may still end spans
+  g_tracer = nullptr;
+  tracer->reset();  // flushes the spans still queued for export
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "connection.h"
 
+#include "keel/trace/tracer.h"
+
 #include <boost/asio/write.hpp>
 #include <charconv>
 #include <cstring>
@@ -34,6 +36,10 @@ Connection::Connection(Worker& worker, asio::ip::tcp::socket socket)
 
 Connection::~Connection() {
   if (responder_state_) responder_state_->conn = nullptr;
+  if (span_) {  // closed before its async answer: the span ends unanswered
+    span_->SetStatus(trace::SpanStatus::kError, "connection closed before the answer");
+    worker_.shared().options.tracer->End(std::move(*span_));
+  }
   if (in_flight_) worker_.shared().stats.requests_in_flight->Add(-1);
   worker_.shared().stats.connections_open->Add(-1);
   worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
@@ -204,13 +210,24 @@ void Connection::Dispatch() {
   const char* msg = buf_.get() + begin_;
   request_ = Request();
   parser_.Fill(msg, &request_, &headers_);
-  request_.trace = obs::TraceContext::ContinueOrStart(parser_.traceparent(msg));
   request_.params = &params_;
   response_.Reset();
 
   ServerShared& shared = worker_.shared();
   Router::Match match = shared.router.Find(request_.method, request_.path, &params_);
   route_ = match.route_index;
+  if (trace::Tracer* tracer = shared.options.tracer) {
+    // OpenTelemetry's span name for HTTP servers: "{method} {route}".
+    std::string name(request_.method_name);
+    if (match.route != nullptr) name.append(" ").append(match.route->pattern);
+    span_.emplace(tracer->StartServerSpan(name, parser_.traceparent(msg),
+                                          request_.header("tracestate")));
+    request_.trace = span_->context();
+  } else {
+    request_.trace = obs::TraceContext::ContinueOrStart(parser_.traceparent(msg));
+  }
+  // Log lines written while the handler runs carry the request's trace id.
+  obs::ScopedTraceContext log_context(request_.trace);
   if (match.route != nullptr && match.route->async_handler) {
     StartAsync(*match.route);
     if (awaiting_) return;
@@ -291,8 +308,12 @@ void Connection::Finish() {
 
   const auto elapsed = Clock::now() - start_;
   worker_.RequestCounter(route_, req.method, response_.status())->Inc();
+  // A head-sampled trace is exported whatever its outcome: its id is a safe
+  // exemplar (one dropped by tail sampling would point nowhere).
+  const bool exemplar = span_.has_value() && (req.trace.flags & 1) != 0;
   worker_.DurationHistogram(route_, req.method)
-      ->Observe(std::chrono::duration<double>(elapsed).count());
+      ->Observe(std::chrono::duration<double>(elapsed).count(), exemplar ? &req.trace : nullptr);
+  if (span_) EndSpan();
   if (shared.options.access_log && obs::LogEnabled(obs::LogLevel::kInfo)) {
     auto trace_id = req.trace.TraceIdHex();
     auto span_id = req.trace.SpanIdHex();
@@ -305,6 +326,24 @@ void Connection::Finish() {
               {"trace_id", std::string_view(trace_id.data(), trace_id.size())},
               {"span_id", std::string_view(span_id.data(), span_id.size())}});
   }
+}
+
+void Connection::EndSpan() {
+  trace::Span& span = *span_;
+  span.SetAttribute(trace::attr::kHttpRequestMethod, request_.method_name);
+  span.SetAttribute(trace::attr::kUrlPath, request_.path);
+  if (route_ >= 0) {
+    span.SetAttribute(trace::attr::kHttpRoute,
+                      worker_.shared().router.routes()[static_cast<std::size_t>(route_)].pattern);
+  }
+  const int status = response_.status();
+  span.SetAttribute(trace::attr::kHttpResponseStatusCode, status);
+  if (status >= 500) {
+    span.SetAttribute(trace::attr::kErrorType, std::to_string(status));
+    span.SetStatus(trace::SpanStatus::kError);
+  }
+  worker_.shared().options.tracer->End(std::move(span));
+  span_.reset();
 }
 
 void Connection::WriteError(int status, std::string_view message) {

@@ -8,12 +8,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "keel/net/http_message.h"
 #include "keel/net/http_parser.h"
 #include "keel/net/router.h"
+#include "keel/trace/span.h"
 
 namespace keel::net {
 
@@ -58,6 +60,8 @@ class Connection {
   // Returns false when no complete request could be taken from the buffer.
   bool HandleOne();
   void Dispatch();
+  // Completes span_ with the request's attributes and hands it to the tracer.
+  void EndSpan();
   void StartAsync(const Router::Route& route);
   // Serializes the response to request_ and records metrics and the log.
   void Finish();
@@ -84,6 +88,7 @@ class Connection {
   std::string out_;
   std::size_t written_ = 0;
   Request request_;
+  std::optional<trace::Span> span_;  // the request's server span, when tracing
   Response response_;
   Clock::time_point start_;
   int route_ = 0;

@@ -53,6 +53,9 @@ void BatchSpanExporter::Export(std::vector<Span> spans) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // The thread sleeps untimed while the queue is empty: the first span
+    // must wake it to start the batch_delay clock.
+    const bool was_empty = queue_.empty();
     for (auto& s : spans) {
       if (stopping_ || queue_.size() >= options_.max_queue) {
         ++dropped;
@@ -61,7 +64,7 @@ void BatchSpanExporter::Export(std::vector<Span> spans) {
       if (queue_.empty()) oldest_ = clock_->Now();
       queue_.push_back(std::move(s));
     }
-    wake = queue_.size() >= options_.batch_size;
+    wake = queue_.size() >= options_.batch_size || (was_empty && !queue_.empty());
     queue_gauge_->Set(static_cast<double>(queue_.size()));
   }
   if (dropped > 0) dropped_full_->Inc(dropped);

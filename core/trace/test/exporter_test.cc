@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "fakes.h"
 
 namespace keel::trace {
@@ -121,6 +123,22 @@ TEST_F(ExporterTest, ThreadedExporterFlushesOnShutdown) {
   (*e)->Export(Spans(7));
   (*e)->Shutdown(std::chrono::seconds(5));
   EXPECT_EQ(Spans("exported"), 7u);
+}
+
+// The thread sleeps untimed on an empty queue: the first span must wake it,
+// or a partial batch would wait for the next full one (or shutdown).
+TEST_F(ExporterTest, ThreadedExporterSendsPartialBatchAfterDelayWithoutShutdown) {
+  auto e = BatchSpanExporter::Create({.batch_delay = milliseconds(10)},
+                                     std::make_unique<testing::FakeTransport>(&net_), {"orders"},
+                                     registry_);
+  ASSERT_TRUE(e.ok());
+  (*e)->Export(Spans(3));
+  // Bounded wait on real time (the thread's delay is 10 ms); not a timing assertion.
+  for (int i = 0; i < 500 && Spans("exported") < 3; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(Spans("exported"), 3u);
+  (*e)->Shutdown(std::chrono::seconds(5));
 }
 
 TEST_F(ExporterTest, RejectsBadOptions) {

@@ -26,6 +26,7 @@ app::ServiceDef RelayService() {
     options.upstream = cfg.GetString("relay.upstream");
     options.keep_alive = cfg.GetBool("relay.keep_alive");
     options.max_connections = static_cast<int>(cfg.GetInt("relay.max_connections"));
+    options.tracer = app::ServiceTracer();
     options.admission = resilience::AdmissionOptionsFromConfig(cfg, "relay.admission");
     options.admission.shedder.name = "relay";
     auto relay = Relay::Create(options, resilience::PipelineOptionsFromConfig(cfg, "relay"),

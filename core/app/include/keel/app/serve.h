@@ -23,6 +23,10 @@
 #include "keel/net/http_server.h"
 #include "keel/net/router.h"
 
+namespace keel::trace {
+class Tracer;
+}  // namespace keel::trace
+
 namespace keel::app {
 
 // What a service runs beside its HTTP routes (a gRPC server, a file
@@ -71,5 +75,10 @@ StatusOr<config::Config> LoadServiceConfig(const ServiceDef& service, const Serv
 net::HttpServerOptions HttpOptionsFromConfig(const config::Config& cfg);
 
 int Serve(const ServiceDef& service, const ServeFlags& flags);
+
+// The tracer of the service Serve() runs (from the tracing.* keys), for
+// clients that start spans; null when tracing export is off or outside
+// Serve(). Set before ServiceDef::build/start runs.
+trace::Tracer* ServiceTracer();
 
 }  // namespace keel::app

@@ -34,6 +34,10 @@
 #include "keel/net/router.h"
 #include "keel/obs/metrics.h"
 
+namespace keel::trace {
+class Tracer;
+}  // namespace keel::trace
+
 namespace keel::net {
 
 struct HttpServerOptions {
@@ -46,6 +50,11 @@ struct HttpServerOptions {
   Duration shutdown_timeout = std::chrono::seconds(10);
   std::size_t max_connections = 50000;
   bool access_log = false;  // one JSON log line per request
+  // Server spans for every request (continuing the caller's traceparent and
+  // tracestate), their trace ids as exemplars on the duration histogram and in
+  // the handler's log lines. Null: no spans; traceparent is still continued.
+  // Not owned; must outlive the server.
+  trace::Tracer* tracer = nullptr;
 };
 
 class HttpServer {
