@@ -199,7 +199,7 @@ StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions options, co
 
 Pipeline::Pipeline(PipelineOptions options, const Clock& clock, obs::Registry& registry,
                    std::string name)
-    : options_(std::move(options)), clock_(clock), rng_(options_.seed) {
+    : options_(std::move(options)), rng_(options_.seed) {
   // Options were validated by Create(), so the policies' Create() cannot fail.
   if (options_.breaker_enabled)
     breaker_ = CircuitBreaker::Create(options_.breaker, clock, registry, name).value();

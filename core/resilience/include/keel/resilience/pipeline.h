@@ -136,7 +136,6 @@ class Pipeline {
   Clock::duration Jitter(int retry);
 
   const PipelineOptions options_;
-  const Clock& clock_;
   std::unique_ptr<CircuitBreaker> breaker_;
   std::unique_ptr<RetryPolicy> retry_;
   std::unique_ptr<Bulkhead> bulkhead_;
