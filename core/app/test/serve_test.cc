@@ -269,13 +269,15 @@ TEST_F(ServeConfigTest, ServeExitsWithTwoOnInvalidConfig) {
   EXPECT_FALSE(built);
 }
 
-TEST(AddCommonKeysTest, DeclaresTheSharedHttpAndLogKeys) {
+TEST(AddCommonKeysTest, DeclaresTheSharedHttpLogAndTracingKeys) {
   config::Schema schema;
   AddCommonKeys(schema);
   const char* keys[] = {"http.listen",        "http.threads",          "http.max_header_bytes",
                         "http.max_body_bytes", "http.header_timeout",   "http.idle_timeout",
                         "http.shutdown_timeout", "http.max_connections", "log.level",
-                        "log.access"};
+                        "log.access",         "tracing.otlp_endpoint", "tracing.sample_ratio",
+                        "tracing.slow_threshold", "tracing.service_name", "tracing.max_queue",
+                        "tracing.batch_size", "tracing.batch_delay"};
   for (const char* key : keys) EXPECT_NE(schema.Find(key), nullptr) << key;
   EXPECT_EQ(schema.keys().size(), std::size(keys));
   const config::KeySpec* level = schema.Find("log.level");
