@@ -113,17 +113,16 @@ StatusOr<std::unique_ptr<Relay>> Relay::Create(RelayOptions options,
     if (!created.ok()) return created.status();
     shedder = std::move(*created);
   }
-  auto relay = std::unique_ptr<Relay>(
-      new Relay(std::move(options), std::move(latency), std::move(*p), m, registry));
-  relay->shedder_ = std::move(shedder);
-  return relay;
+  return std::unique_ptr<Relay>(new Relay(std::move(options), std::move(latency), std::move(*p),
+                                          std::move(shedder), m, registry));
 }
 
 Relay::Relay(RelayOptions options, std::unique_ptr<resilience::LatencyTracker> latency,
-             std::unique_ptr<resilience::Pipeline> pipeline, Metrics metrics,
+             std::unique_ptr<resilience::Pipeline> pipeline,
+             std::unique_ptr<resilience::LoadShedder> shedder, Metrics metrics,
              obs::Registry& registry)
     : options_(std::move(options)), latency_(std::move(latency)),
-      pipeline_(std::move(pipeline)), metrics_(metrics),
+      pipeline_(std::move(pipeline)), shedder_(std::move(shedder)), metrics_(metrics),
       registry_(registry) {}
 
 Relay::~Relay() = default;

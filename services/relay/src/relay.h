@@ -56,7 +56,8 @@ class Relay {
 
  private:
   Relay(RelayOptions options, std::unique_ptr<resilience::LatencyTracker> latency,
-        std::unique_ptr<resilience::Pipeline> pipeline, Metrics metrics, obs::Registry& registry);
+        std::unique_ptr<resilience::Pipeline> pipeline,
+        std::unique_ptr<resilience::LoadShedder> shedder, Metrics metrics, obs::Registry& registry);
   struct Call;
 
   const RelayOptions options_;
