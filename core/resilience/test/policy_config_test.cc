@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 namespace keel::resilience {
 namespace {
@@ -16,10 +19,15 @@ StatusOr<config::Config> Load(const std::string& yaml) {
   AddPolicyKeys(schema, "up.users");
   config::LoadOptions lo;
   if (!yaml.empty()) {
-    lo.file = ::testing::TempDir() + "policy_config_test.yaml";
+    // One file per test and process: ctest runs these tests in parallel.
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    lo.file = ::testing::TempDir() + "policy_config_test_" + info->name() + "_" +
+              std::to_string(::getpid()) + ".yaml";
     std::ofstream(lo.file) << yaml;
   }
-  return config::Config::Load(schema, lo);
+  auto cfg = config::Config::Load(schema, lo);
+  if (!lo.file.empty()) std::remove(lo.file.c_str());
+  return cfg;
 }
 
 TEST(PolicyConfig, DefaultsAreTheCurriculums) {
