@@ -12,7 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc   # api/ (Envoy RLS v3)
   # test and benchmark peers
-  prometheus nginx-light wrk
+  libhiredis-dev                    # core/redis (RESP reader; issue 11)
+  prometheus nginx-light wrk redis-server redis-tools
   chromium                          # opens `keel report`'s page in tests (tests/js)
 )
 
