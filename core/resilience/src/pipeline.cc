@@ -1,5 +1,6 @@
 #include "keel/resilience/pipeline.h"
 
+#include <string>
 #include <utility>
 
 namespace keel::resilience {
@@ -20,7 +21,7 @@ const char* Outcome::Name(Kind k) {
 // (bulkhead grant, timers, attempt callbacks); it lives on one scheduler's
 // thread, so it needs no lock.
 struct Pipeline::CallState : std::enable_shared_from_this<CallState> {
-  // A try in flight: the primary (slot 0) or the hedge (slot 1).
+  // A try in flight: the primary (slot 0) or a hedge (slots 1..).
   struct Leg {
     bool active = false;
     std::uint32_t gen = 0;  // tells a stale callback from the current one
@@ -41,7 +42,8 @@ struct Pipeline::CallState : std::enable_shared_from_this<CallState> {
   bool in_attempt = false;  // inside attempt(): it must not be destroyed yet
   int tries = 0;  // primary tries, for max_attempts
   std::uint32_t next_gen = 0;
-  Leg legs[2];
+  Leg legs[kMaxHedgeAttempts];
+  int hedges = 0;  // hedges started for the current try
   TimerId backoff_timer = 0, hedge_timer = 0;
   CallStats stats;
 
@@ -52,37 +54,51 @@ struct Pipeline::CallState : std::enable_shared_from_this<CallState> {
       p->bulkhead_->Enter(*sched, deadline.when(), [self = shared_from_this()](bool granted) {
         if (!granted) return self->Finish(Outcome(Outcome::kRejected, "bulkhead"));
         self->holds_bulkhead = true;
-        self->StartTry(false);
+        self->StartTry(0);
       });
     } else {
-      StartTry(false);
+      StartTry(0);
     }
   }
 
-  void StartTry(bool hedge) {
+  bool AnyActive() const {
+    for (const Leg& l : legs)
+      if (l.active) return true;
+    return false;
+  }
+
+  // slot 0 starts a (re)try; slot i > 0 starts the i-th hedge of the current try.
+  void StartTry(int slot) {
+    const bool hedge = slot > 0;
     backoff_timer = 0;
     if (p->breaker_ && !p->breaker_->TryAcquire()) {
       if (!hedge) Finish(Outcome(Outcome::kRejected, "circuit breaker open"));
-      return;  // a refused hedge leaves the primary running
+      return;  // a refused hedge leaves the earlier legs running
     }
     Clock::time_point now = Now();
-    if (!hedge) ++tries;
+    if (!hedge) {
+      ++tries;
+      hedges = 0;
+    }
     ++stats.attempts;
-    Leg& leg = legs[hedge ? 1 : 0];
+    Leg& leg = legs[slot];
     const std::uint32_t gen = ++next_gen;
     leg.active = true;
     leg.gen = gen;
     leg.started = now;
     AttemptContext ctx{tries, hedge, deadline.ForAttempt(now, p->options_.per_try_timeout)};
     if (!ctx.deadline.infinite()) {
-      leg.timer = sched->After(ctx.deadline.when() - now, [self = shared_from_this(), hedge, gen] {
-        self->OnLegDone(hedge, gen, Outcome(Outcome::kTimeout, "per-try timeout"), true);
+      leg.timer = sched->After(ctx.deadline.when() - now, [self = shared_from_this(), slot, gen] {
+        self->OnLegDone(slot, gen, Outcome(Outcome::kTimeout, "per-try timeout"), true);
       });
     }
-    if (!hedge && !legs[1].active && !stats.hedged) MaybeArmHedge(now, ctx.deadline);
+    // Hedges of a try are spaced by the hedge delay (gRPC's hedgingDelay);
+    // a call hedges in one try only, so retries after it do not multiply load.
+    if (slot + 1 < p->options_.hedge.max_attempts && (hedge || !stats.hedged))
+      MaybeArmHedge(slot + 1, now, ctx.deadline);
     in_attempt = true;
-    CancelFn cancel = attempt(ctx, [self = shared_from_this(), hedge, gen](Outcome o) {
-      self->OnLegDone(hedge, gen, std::move(o), false);
+    CancelFn cancel = attempt(ctx, [self = shared_from_this(), slot, gen](Outcome o) {
+      self->OnLegDone(slot, gen, std::move(o), false);
     });
     in_attempt = false;
     if (finished) attempt = nullptr;
@@ -90,17 +106,22 @@ struct Pipeline::CallState : std::enable_shared_from_this<CallState> {
     if (leg.active && leg.gen == gen) leg.cancel = std::move(cancel);
   }
 
-  void MaybeArmHedge(Clock::time_point now, Deadline attempt_deadline) {
+  void MaybeArmHedge(int slot, Clock::time_point now, Deadline attempt_deadline) {
     const HedgeOptions& h = p->options_.hedge;
     if (!h.enabled || !opts.idempotent || !h.delay) return;
     std::optional<Clock::duration> delay = h.delay();
     if (!delay || *delay >= attempt_deadline.Remaining(now)) return;
-    hedge_timer = sched->After(*delay, [self = shared_from_this()] {
+    hedge_timer = sched->After(*delay, [self = shared_from_this(), slot] {
       self->hedge_timer = 0;
-      if (self->finished || !self->legs[0].active || self->stats.hedged) return;
+      // Only while every earlier leg of this try is still pending.
+      if (self->finished || self->hedges != slot - 1) return;
+      for (int i = 0; i < slot; ++i)
+        if (!self->legs[i].active) return;
+      self->hedges = slot;
       self->stats.hedged = true;
+      ++self->stats.hedges;
       self->p->hedges_started_->Inc();
-      self->StartTry(true);
+      self->StartTry(slot);
     });
   }
 
@@ -114,8 +135,9 @@ struct Pipeline::CallState : std::enable_shared_from_this<CallState> {
     if (cancel_attempt && cancel) cancel();
   }
 
-  void OnLegDone(bool hedge, std::uint32_t gen, Outcome o, bool from_timer) {
-    Leg& leg = legs[hedge ? 1 : 0];
+  void OnLegDone(int slot, std::uint32_t gen, Outcome o, bool from_timer) {
+    const bool hedge = slot > 0;
+    Leg& leg = legs[slot];
     if (finished || !leg.active || leg.gen != gen) return;  // stale or after cancel
     CloseLeg(leg, from_timer, from_timer);
     Clock::duration latency = Now() - leg.started;
@@ -129,7 +151,6 @@ struct Pipeline::CallState : std::enable_shared_from_this<CallState> {
         case Outcome::kCancelled: p->breaker_->OnIgnored(); break;
       }
     }
-    Leg& other = legs[hedge ? 0 : 1];
     if (o.kind == Outcome::kSuccess) {
       if (stats.hedged) {
         stats.hedge_won = hedge;
@@ -137,7 +158,7 @@ struct Pipeline::CallState : std::enable_shared_from_this<CallState> {
       }
       return Finish(std::move(o));
     }
-    if (other.active) return;  // the other leg may still succeed
+    if (AnyActive()) return;  // another leg may still succeed
     if (o.kind != Outcome::kFailure && o.kind != Outcome::kTimeout) return Finish(std::move(o));
     MaybeRetry(std::move(o));
   }
@@ -163,8 +184,7 @@ struct Pipeline::CallState : std::enable_shared_from_this<CallState> {
     finished = true;
     if (backoff_timer != 0) sched->Cancel(backoff_timer);
     if (hedge_timer != 0) sched->Cancel(hedge_timer);
-    for (int i = 0; i < 2; ++i) {
-      Leg& leg = legs[i];
+    for (Leg& leg : legs) {
       if (!leg.active) continue;
       CloseLeg(leg, false, true);  // a hedge loser, or a try outrun by the call's end
       if (p->breaker_) p->breaker_->OnIgnored();
@@ -193,6 +213,9 @@ StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(PipelineOptions options, co
     return InvalidArgument("timeout.total must be >= 0");
   if (options.hedge.enabled && !(options.hedge.percentile > 0 && options.hedge.percentile < 100))
     return InvalidArgument("hedge.percentile must be in (0, 100)");
+  if (options.hedge.max_attempts < 1 || options.hedge.max_attempts > kMaxHedgeAttempts)
+    return InvalidArgument("hedge.max_attempts must be in [1, " +
+                           std::to_string(kMaxHedgeAttempts) + "]");
   std::unique_ptr<Pipeline> p(new Pipeline(std::move(options), clock, registry, std::move(name)));
   return p;
 }

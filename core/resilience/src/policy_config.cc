@@ -59,6 +59,8 @@ void AddPolicyKeys(config::Schema& s, const std::string& p) {
          kHourMs});
   s.Add({p + ".hedge.enabled", Type::kBool, "false", "hedge idempotent calls"});
   s.Add(Double(p + ".hedge.percentile", "95", "latency quantile after which to hedge", 1, 99.9));
+  s.Add({p + ".hedge.max_attempts", Type::kInt, "2",
+         "legs in flight per try, the first included (2 = one hedge)", 1, kMaxHedgeAttempts});
 }
 
 PipelineOptions PipelineOptionsFromConfig(const config::Config& c, const std::string& p) {
@@ -92,6 +94,7 @@ PipelineOptions PipelineOptionsFromConfig(const config::Config& c, const std::st
   o.total_timeout = c.GetDuration(p + ".timeout.total");
   o.hedge.enabled = c.GetBool(p + ".hedge.enabled");
   o.hedge.percentile = c.GetDouble(p + ".hedge.percentile");
+  o.hedge.max_attempts = i(".hedge.max_attempts");
   return o;
 }
 

@@ -214,6 +214,63 @@ TEST_F(PipelineTest, AtMostOneHedgeAndPrimaryCanWin) {
             std::string::npos);
 }
 
+TEST_F(PipelineTest, MaxAttemptsSpacesHedgesByTheDelayAndCancelsEveryLoser) {
+  PipelineOptions o = Options();
+  o.hedge.enabled = true;
+  o.hedge.max_attempts = 3;
+  o.hedge.delay = [] { return std::optional<Clock::duration>(milliseconds(10)); };
+  Make(o);
+  Call({Deadline::Infinite(), true});
+  sched_.AdvanceBy(milliseconds(10));
+  ASSERT_EQ(upstream_.tries.size(), 2u);
+  sched_.AdvanceBy(milliseconds(9));
+  ASSERT_EQ(upstream_.tries.size(), 2u);
+  sched_.AdvanceBy(milliseconds(1));  // the second hedge, one delay after the first
+  ASSERT_EQ(upstream_.tries.size(), 3u);
+  EXPECT_EQ(upstream_.tries[2].started - upstream_.tries[1].started, milliseconds(10));
+  EXPECT_TRUE(upstream_.tries[2].ctx.is_hedge);
+  EXPECT_EQ(upstream_.tries[2].ctx.attempt, 1);  // hedges share their try's number
+  sched_.AdvanceBy(seconds(1));
+  EXPECT_EQ(upstream_.tries.size(), 3u);  // never more than max_attempts legs
+  upstream_.tries[2].done(Outcome::kSuccess);
+  EXPECT_EQ(outcome_, Outcome::kSuccess);
+  EXPECT_TRUE(upstream_.tries[0].cancelled);
+  EXPECT_TRUE(upstream_.tries[1].cancelled);
+  EXPECT_EQ(stats_.hedges, 2);
+  EXPECT_TRUE(stats_.hedge_won);
+  EXPECT_NE(Metrics().find("keel_hedges_total{name=\"users\",result=\"started\"} 2"),
+            std::string::npos);
+}
+
+TEST_F(PipelineTest, AFailedLegStopsFurtherHedgesAndTheOthersStillDecide) {
+  PipelineOptions o = Options();
+  o.hedge.enabled = true;
+  o.hedge.max_attempts = 3;
+  o.retry.max_attempts = 1;
+  o.hedge.delay = [] { return std::optional<Clock::duration>(milliseconds(10)); };
+  Make(o);
+  Call({Deadline::Infinite(), true});
+  sched_.AdvanceBy(milliseconds(10));
+  ASSERT_EQ(upstream_.tries.size(), 2u);
+  upstream_.tries[0].done(Outcome::kFailure);  // the primary fails; the hedge is pending
+  EXPECT_EQ(done_calls_, 0);
+  sched_.AdvanceBy(milliseconds(50));
+  EXPECT_EQ(upstream_.tries.size(), 2u);  // no second hedge once a leg has failed
+  upstream_.tries[1].done(Outcome::kFailure);
+  EXPECT_EQ(done_calls_, 1);
+  EXPECT_EQ(outcome_, Outcome::kFailure);
+}
+
+TEST_F(PipelineTest, CreateRejectsHedgeMaxAttemptsOutOfRange) {
+  for (int bad : {0, kMaxHedgeAttempts + 1}) {
+    PipelineOptions o = Options();
+    o.hedge.max_attempts = bad;
+    auto p = Pipeline::Create(o, sched_.clock(), registry_, "bad");
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_NE(p.status().message().find("hedge.max_attempts"), std::string::npos);
+  }
+}
+
 TEST_F(PipelineTest, NoHedgeForNonIdempotentCalls) {
   PipelineOptions o = Options();
   o.hedge.enabled = true;

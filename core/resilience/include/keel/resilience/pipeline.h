@@ -1,12 +1,12 @@
 // Pipeline: the resilience policies composed around one asynchronous call to
 // an upstream (the HTTP client; later Redis, Postgres): deadline, bulkhead,
 // retries with full-jitter backoff and a retry budget, a circuit breaker
-// consulted per attempt, a per-try timeout and one optional hedge.
+// consulted per attempt, a per-try timeout and optional hedges.
 //
 // Order, outermost first (docs/resilience.md explains why):
 //   deadline check -> bulkhead (one permit for the whole call, retries
 //   included) -> retry loop { breaker.TryAcquire -> attempt with per-try
-//   timeout [+ one hedge after hedge_delay] } -> backoff -> next attempt.
+//   timeout [+ hedges, one per hedge_delay] } -> backoff -> next attempt.
 //
 //   auto p = Pipeline::Create(options, clock, registry, "users");
 //   (*p)->Call(sched, {.deadline = d, .idempotent = true},
@@ -79,8 +79,16 @@ struct AttemptContext {
 using CancelFn = std::function<void()>;
 using Attempt = std::function<CancelFn(const AttemptContext&, std::function<void(Outcome)>)>;
 
+// Legs one try may have in flight, the first included (gRPC's cap on
+// hedgingPolicy.maxAttempts).
+inline constexpr int kMaxHedgeAttempts = 5;
+
 struct HedgeOptions {
   bool enabled = false;
+  // Attempts in flight at most for one try, the first included: 2 = one
+  // hedge (gRPC hedgingPolicy.maxAttempts). Each further hedge starts one
+  // more delay after the previous one, while all earlier legs are pending.
+  int max_attempts = 2;
   double percentile = 95;  // percent; the quantile the delay provider should report
   // Delay before the hedge; nullopt = no estimate yet, no hedge.
   std::function<std::optional<Clock::duration>()> delay;
@@ -108,6 +116,7 @@ struct CallOptions {
 struct CallStats {
   int attempts = 0;  // tries started, hedge included
   bool hedged = false;
+  int hedges = 0;  // hedges started
   bool hedge_won = false;
   Clock::duration elapsed{0};
 };

@@ -27,6 +27,7 @@
 // a configured service gets bounded calls.)
 //   <prefix>.hedge.enabled                    bool      false
 //   <prefix>.hedge.percentile                 double    95
+//   <prefix>.hedge.max_attempts               int       2 (1..5; 2 = one hedge)
 //
 //   config::Schema schema;
 //   AddPolicyKeys(schema, "upstreams.users");
