@@ -51,6 +51,7 @@ bench: build
 	bash bench/load_vs_wrk.sh
 	bash bench/chaos_overhead.sh
 	bash bench/ratelimit_http.sh
+	bash bench/ratelimit_limit_req.sh
 	bash bench/ratelimit_grpc.sh
 	bash bench/ratelimit_cpu.sh
 
