@@ -97,7 +97,10 @@ OverrideInfo Admin::Describe(KeyOverride o, const RuleConfig& config) const {
 StatusOr<OverrideInfo> Admin::PutOverride(OverrideRequest request) {
   const std::vector<DescriptorEntry> views = Views(request.entries);
   if (Status s = ValidateKey(request.domain, views); !s.ok()) return Count("put_override", s);
-  if (request.ttl && request.ttl->count() <= 0) return Count("put_override", InvalidArgument("ttl: must be > 0"));
+  constexpr Duration kMaxTtl = std::chrono::hours(24 * 3660);
+  if (request.ttl && (request.ttl->count() <= 0 || *request.ttl > kMaxTtl)) {
+    return Count("put_override", InvalidArgument("ttl: must be > 0 and at most 3660 days"));
+  }
   KeyOverride o;
   o.domain = std::move(request.domain);
   o.entries = std::move(request.entries);

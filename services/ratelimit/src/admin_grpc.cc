@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+
 #include "keel/ratelimit/admin/v1/admin.grpc.pb.h"
 
 namespace keel::ratelimit {
@@ -28,8 +30,12 @@ void SetDuration(Duration d, google::protobuf::Duration* out) {
   out->set_nanos(static_cast<std::int32_t>(d.count() % 1'000'000'000));
 }
 
+// Saturates at +-1e10 s (317 years) rather than overflowing; the admin core
+// refuses anything that long.
 Duration FromDuration(const google::protobuf::Duration& d) {
-  return Duration(d.seconds() * 1'000'000'000 + d.nanos());
+  constexpr std::int64_t kMaxSeconds = 10'000'000'000;
+  const std::int64_t seconds = std::clamp<std::int64_t>(d.seconds(), -kMaxSeconds, kMaxSeconds);
+  return Duration(seconds * 1'000'000'000 + d.nanos());
 }
 
 void SetLimit(const LimitSpec& spec, bool unlimited, const std::string& name, pb::Limit* out) {

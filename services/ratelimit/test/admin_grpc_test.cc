@@ -169,6 +169,9 @@ TEST_F(AdminGrpcTest, BadInputIsInvalidArgumentUnknownKeysNotFound) {
   put.mutable_ttl()->set_seconds(-1);
   ctx = Context();
   EXPECT_EQ(admin_stub_->PutOverride(ctx.get(), put, &o).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  put.mutable_ttl()->set_seconds(std::int64_t{1} << 62);  // no overflow: refused
+  ctx = Context();
+  EXPECT_EQ(admin_stub_->PutOverride(ctx.get(), put, &o).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   put.clear_ttl();
   put.mutable_key()->mutable_entries(0)->set_key("nope");
   ctx = Context();

@@ -150,6 +150,7 @@ TEST_F(AdminTest, PutOverrideRefusesBadInput) {
       {[](OverrideRequest& r) { r.entries.clear(); }, StatusCode::kInvalidArgument, "entries: required"},
       {[](OverrideRequest& r) { r.entries[0].key.clear(); }, StatusCode::kInvalidArgument, "entries[0].key: required"},
       {[](OverrideRequest& r) { r.ttl = seconds(0); }, StatusCode::kInvalidArgument, "ttl: must be > 0"},
+      {[](OverrideRequest& r) { r.ttl = std::chrono::hours(24 * 3661); }, StatusCode::kInvalidArgument, "ttl: "},
       {[](OverrideRequest& r) { r.limit.burst = 3; }, StatusCode::kInvalidArgument, "limit: "},
       {[](OverrideRequest& r) { r.entries[0].key = "nope"; }, StatusCode::kNotFound, "no rule matches"},
       {[](OverrideRequest& r) { r.domain = "other"; }, StatusCode::kNotFound, "no rule matches"},
