@@ -3,8 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <limits>
+#include <thread>
 
 namespace keel::ratelimit {
 namespace {
@@ -315,6 +317,48 @@ TEST_F(LimiterTest, ARequestsOwnLimitBeatsAnOverride) {
   ASSERT_TRUE(limiter_->Decide(in, &out).ok());
   EXPECT_EQ(out.overall_code, ResponseCode::kOk);
   EXPECT_EQ(out.statuses[0].override_limit.requests_per_unit, 5u);
+}
+
+TEST_F(LimiterTest, OverrideWritesRaceDecisionsSafely) {
+  const LimitSpec spec{Algorithm::kTokenBucket, Unit::kSecond, 1000000, {}, {}};
+  std::atomic<bool> stop{false};
+  std::atomic<int> overridden{0}, by_rule{0}, wrong{0};
+  auto decide = [&] {
+    RateLimitInput in;
+    in.domain = "api";
+    in.descriptors.push_back({{{"user", "race"}}, std::nullopt, std::nullopt});
+    RateLimitOutput out;
+    for (int i = 0; i < 3000; ++i) {
+      if (!limiter_->Decide(in, &out).ok()) ++wrong;
+      const DescriptorOutput& d = out.statuses[0];
+      if (d.overridden) {
+        ++overridden;
+        if (d.override_limit.requests_per_unit != 1000000) ++wrong;
+      } else {
+        ++by_rule;
+        if (!d.current_limit || d.current_limit->spec.requests_per_unit != 3) ++wrong;
+      }
+    }
+  };
+  std::thread writer([&] {
+    auto cfg = RuleConfig::Parse(kRules, "again.yaml");
+    for (int i = 0; !stop.load(); ++i) {
+      if (i % 2 == 0) {
+        EXPECT_TRUE(limiter_->PutOverride(Override("race", spec)).ok());
+      } else {
+        EXPECT_TRUE(limiter_->DeleteOverride("api", std::vector<DescriptorEntry>{{"user", "race"}}).ok());
+      }
+      if (i % 16 == 0) limiter_->SetConfig(*cfg);
+      (void)limiter_->Overrides();
+    }
+  });
+  std::thread a(decide), b(decide);
+  a.join();
+  b.join();
+  stop = true;
+  writer.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(overridden.load() + by_rule.load(), 6000);
 }
 
 TEST_F(LimiterTest, AtMostMaxOverridesButReplacingIsAlwaysPossible) {
