@@ -30,10 +30,10 @@ void SetDuration(Duration d, google::protobuf::Duration* out) {
   out->set_nanos(static_cast<std::int32_t>(d.count() % 1'000'000'000));
 }
 
-// Saturates at +-1e10 s (317 years) rather than overflowing; the admin core
-// refuses anything that long.
+// Saturates at +-9e9 s (285 years; int64 nanoseconds end at 9.2e9 s) rather
+// than overflowing; the admin core refuses anything that long.
 Duration FromDuration(const google::protobuf::Duration& d) {
-  constexpr std::int64_t kMaxSeconds = 10'000'000'000;
+  constexpr std::int64_t kMaxSeconds = 9'000'000'000;
   const std::int64_t seconds = std::clamp<std::int64_t>(d.seconds(), -kMaxSeconds, kMaxSeconds);
   return Duration(seconds * 1'000'000'000 + d.nanos());
 }
