@@ -49,9 +49,9 @@ class RateLimitHttpTest(unittest.TestCase):
                                                 headers=headers or {"Content-Type": "application/json"})
         return status, hdrs, json.loads(raw)
 
-    def admin(self, method, path, token=TOKEN):
+    def admin(self, method, path, token=TOKEN, data=None):
         headers = {"Authorization": "Bearer " + token} if token else {}
-        return self.server.request(method, path, headers=headers)
+        return self.server.request(method, path, headers=headers, body=data)
 
     def test_ok_then_429_with_ratelimit_headers(self):
         for remaining in (2, 1, 0):
@@ -113,6 +113,47 @@ class RateLimitHttpTest(unittest.TestCase):
         self.assertEqual(json.loads(raw)["statuses"][0]["limitRemaining"], 3)
         self.assertEqual(self.admin("GET", "/v1/keys?domain=api&descriptor=nope=x")[0], 404)
         self.assertEqual(self.admin("GET", "/v1/keys?domain=api")[0], 400)
+
+    def test_admin_override_changes_decisions_until_deleted(self):
+        override = {"domain": "api", "entries": [{"key": "user", "value": "o1"}],
+                    "limit": {"unit": "hour", "requests_per_unit": 5, "algorithm": "token_bucket"}, "ttl": "10m"}
+        status, _, raw = self.admin("PUT", "/v1/overrides", data=json.dumps(override))
+        self.assertEqual(status, 200, raw)
+        doc = json.loads(raw)
+        self.assertEqual(doc["rule"], "api.user")
+        self.assertEqual(doc["limit"]["requests_per_unit"], 5)
+        for remaining in (4, 3, 2, 1, 0):  # the rule alone allows 3
+            status, hdrs, doc = self.post(body(entries=(("user", "o1"),)))
+            self.assertEqual(status, 200, doc)
+            self.assertEqual(hdrs["ratelimit-limit"], "5")
+            self.assertEqual(hdrs["ratelimit-remaining"], str(remaining))
+        self.assertEqual(self.post(body(entries=(("user", "o1"),)))[0], 429)
+        status, _, raw = self.admin("GET", "/v1/overrides?domain=api")
+        self.assertEqual([o["entries"] for o in json.loads(raw)["overrides"]], [[{"key": "user", "value": "o1"}]])
+        self.assertEqual(self.admin("DELETE", "/v1/overrides?domain=api&descriptor=user=o1")[0], 204)
+        self.assertEqual(self.post(body(entries=(("user", "o1"),)))[1]["ratelimit-limit"], "3")
+        self.assertEqual(self.admin("DELETE", "/v1/overrides?domain=api&descriptor=user=o1")[0], 404)
+
+    def test_admin_bad_override_is_400_with_a_json_error(self):
+        for data, want in (("{", "expected a JSON object"),
+                           (json.dumps({"domain": "api", "entries": [{"key": "user", "value": "x"}],
+                                        "limit": {"unit": "minute"}}), "limit.requests_per_unit: required")):
+            status, hdrs, raw = self.admin("PUT", "/v1/overrides", data=data)
+            self.assertEqual(status, 400, raw)
+            self.assertEqual(hdrs["content-type"], "application/json")
+            self.assertIn(want, json.loads(raw)["error"])
+        status, _, raw = self.admin("PUT", "/v1/overrides", data=json.dumps(
+            {"domain": "api", "entries": [{"key": "nope", "value": "x"}],
+             "limit": {"unit": "minute", "requests_per_unit": 1}}))
+        self.assertEqual(status, 404, raw)
+        self.assertEqual(json.loads(raw)["code"], 404)
+
+    def test_admin_lists_rules(self):
+        status, _, raw = self.admin("GET", "/v1/rules")
+        self.assertEqual(status, 200)
+        rules = {r["key"]: r for r in json.loads(raw)["rules"]}
+        self.assertEqual(sorted(rules), ["api.login", "api.user"])
+        self.assertEqual([l.get("name") for l in rules["api.login"]["limits"]], [None, "hourly"])
 
     def test_metrics_per_rule(self):
         self.post(body(entries=(("user", "m1"),)))

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "admin_grpc.h"
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "proto_mapping.h"
 
@@ -43,6 +44,7 @@ class RlsService final : public RateLimitService::Service {
 struct GrpcServer::Impl {
   explicit Impl(Decider& d) : service(d) {}
   RlsService service;
+  std::unique_ptr<grpc::Service> admin;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 };
@@ -51,11 +53,16 @@ GrpcServer::GrpcServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 GrpcServer::~GrpcServer() { Shutdown(std::chrono::seconds(0)); }
 
-StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::string& address, Decider& decider) {
+StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::string& address, Decider& decider,
+                                                        Admin* admin) {
   auto impl = std::make_unique<Impl>(decider);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl->port);
   builder.RegisterService(&impl->service);
+  if (admin) {
+    impl->admin = NewAdminGrpcService(*admin);
+    builder.RegisterService(impl->admin.get());
+  }
   impl->server = builder.BuildAndStart();
   if (!impl->server || impl->port == 0) return Unavailable("gRPC: cannot listen on " + address);
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));

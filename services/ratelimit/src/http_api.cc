@@ -31,37 +31,10 @@ void AddRateLimitHeaders(const RateLimitOutput& out, net::Response& res) {
   }
 }
 
-// "k=v,k2=v2" -> entries (views into `text`).
-bool ParseDescriptorParam(std::string_view text, std::vector<DescriptorEntry>* out) {
-  while (!text.empty()) {
-    const auto comma = text.find(',');
-    const std::string_view item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-    const auto eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0) return false;
-    out->push_back({item.substr(0, eq), item.substr(eq + 1)});
-  }
-  return !out->empty();
-}
-
-// Query parameter `name` (no percent-decoding: descriptor keys and values in
-// the admin API are plain).
-std::string_view QueryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view kv = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (kv.size() > name.size() && kv.substr(0, name.size()) == name && kv[name.size()] == '=') {
-      return kv.substr(name.size() + 1);
-    }
-  }
-  return {};
-}
-
 }  // namespace
 
-Status AddHttpApi(net::Router& router, Limiter& limiter, HttpApiOptions options) {
-  Status st = router.Add(net::Method::kPost, "/json", [&limiter](const net::Request& req, net::Response& res) {
+Status AddHttpApi(net::Router& router, Limiter& limiter) {
+  return router.Add(net::Method::kPost, "/json", [&limiter](const net::Request& req, net::Response& res) {
     // One parser, input and output per HTTP worker thread, reused: in the
     // steady state a decision over HTTP allocates nothing.
     thread_local JsonRequestParser parser;
@@ -80,58 +53,6 @@ Status AddHttpApi(net::Router& router, Limiter& limiter, HttpApiOptions options)
     AppendResponseJson(out, &res.body());
     out.config.reset();  // do not pin an old config between requests
   });
-  if (!st.ok()) return st;
-
-  auto admin = std::make_shared<HttpApiOptions>(std::move(options));
-  auto authorized = [admin](const net::Request& req, net::Response& res) {
-    if (admin->admin_token.empty()) {
-      res.SetError(404, "admin API disabled (no admin.token_file)");
-      return false;
-    }
-    if (req.header("authorization") != "Bearer " + admin->admin_token) {
-      res.SetError(401, "missing or wrong bearer token");
-      res.add_header("WWW-Authenticate", "Bearer");
-      return false;
-    }
-    return true;
-  };
-  st = router.Add(net::Method::kGet, "/v1/config", [&limiter, authorized](const net::Request& req, net::Response& res) {
-    if (!authorized(req, res)) return;
-    auto cfg = limiter.config();
-    res.set_content_type("application/yaml");
-    res.body() = cfg->text();
-  });
-  if (!st.ok()) return st;
-  st = router.Add(net::Method::kPost, "/v1/config/reload", [admin, authorized](const net::Request& req, net::Response& res) {
-    if (!authorized(req, res)) return;
-    Status reloaded = admin->reload ? admin->reload() : Unavailable("no rules file to reload");
-    if (!reloaded.ok()) return res.SetError(422, reloaded.message());
-    res.set_content_type("application/json");
-    res.body() = R"({"reloaded":true})";
-  });
-  if (!st.ok()) return st;
-  auto keys = [&limiter, authorized](const net::Request& req, net::Response& res) {
-    if (!authorized(req, res)) return;
-    const std::string_view domain = QueryParam(req.query, "domain");
-    std::vector<DescriptorEntry> entries;
-    if (domain.empty() || !ParseDescriptorParam(QueryParam(req.query, "descriptor"), &entries)) {
-      return res.SetError(400, "need ?domain=D&descriptor=k=v[,k2=v2]");
-    }
-    if (req.method == net::Method::kDelete) {
-      Status reset = limiter.Reset(domain, entries);
-      if (!reset.ok()) return res.SetError(404, reset.message());
-      res.set_status(204);
-      return;
-    }
-    RateLimitOutput out;
-    Status inspected = limiter.Inspect(domain, entries, &out);
-    if (!inspected.ok()) return res.SetError(404, inspected.message());
-    res.set_content_type("application/json");
-    AppendResponseJson(out, &res.body());
-  };
-  st = router.Add(net::Method::kGet, "/v1/keys", keys);
-  if (!st.ok()) return st;
-  return router.Add(net::Method::kDelete, "/v1/keys", keys);
 }
 
 }  // namespace keel::ratelimit

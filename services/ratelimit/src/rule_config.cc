@@ -196,8 +196,10 @@ class Parser {
   }
 
   // `depth` is 1 for a domain's own descriptors.
+  // `domain` and `entries` (the path down to `list`) are recorded in each Rule.
   Status Descriptors(const YAML::Node& list, const std::string& path, const std::string& parent_key,
-                     RuleConfig::Node* parent, std::size_t* rules, int depth) {
+                     RuleConfig::Node* parent, std::size_t* rules, int depth, const std::string& domain,
+                     std::vector<RuleEntry>* entries) {
     if (!list.IsSequence()) return Fail(path, "expected a list of descriptors");
     if (depth > kMaxDescriptorDepth) {
       return Fail(path, "descriptors nested more than " + std::to_string(kMaxDescriptorDepth) +
@@ -216,11 +218,14 @@ class Parser {
       if (!key.ok()) return key.status();
       if (key->empty()) return Fail(p + ".key", "descriptor has empty key");
       std::string final_key = *key;
+      std::string entry_value;
       if (d["value"]) {
         auto value = Str(d["value"], p + ".value");
         if (!value.ok()) return value.status();
         if (!value->empty()) final_key += "_" + *value;
+        entry_value = *value;
       }
+      entries->push_back({*key, std::move(entry_value)});
       const std::string full_key = parent_key + final_key;
       if (parent->children.count(final_key)) return Fail(p, "duplicate descriptor composite key '" + full_key + "'");
       RuleConfig::Node node;
@@ -228,6 +233,8 @@ class Parser {
       if (d["rate_limit"] || d["rate_limits"]) {
         auto rule = std::make_unique<Rule>();
         rule->full_key = full_key;
+        rule->domain = domain;
+        rule->descriptor = *entries;
         std::vector<YAML::Node> limits;
         std::vector<std::string> paths;
         if (d["rate_limit"]) {
@@ -268,11 +275,13 @@ class Parser {
         return Fail(p, "shadow_mode and detailed_metric need a rate_limit on the same descriptor");
       }
       if (d["descriptors"]) {
-        if (Status s = Descriptors(d["descriptors"], p + ".descriptors", full_key + ".", &node, rules, depth + 1);
+        if (Status s = Descriptors(d["descriptors"], p + ".descriptors", full_key + ".", &node, rules, depth + 1,
+                                   domain, entries);
             !s.ok()) {
           return s;
         }
       }
+      entries->pop_back();
       if (final_key.back() == '*') parent->wildcards.push_back(final_key);
       parent->children.emplace(final_key, std::move(node));
     }
@@ -335,7 +344,9 @@ StatusOr<std::shared_ptr<const RuleConfig>> RuleConfig::Parse(const std::string&
       if (cfg->domains_.count(*domain)) return parser.Fail(at("domain"), "duplicate domain '" + *domain + "'");
       Node root;
       if (doc["descriptors"]) {
-        Status s = parser.Descriptors(doc["descriptors"], at("descriptors"), *domain + ".", &root, &cfg->rule_count_, 1);
+        std::vector<RuleEntry> entries;
+        Status s = parser.Descriptors(doc["descriptors"], at("descriptors"), *domain + ".", &root, &cfg->rule_count_, 1,
+                                      *domain, &entries);
         if (!s.ok()) return s;
       }
       cfg->domains_.emplace(*domain, std::move(root));

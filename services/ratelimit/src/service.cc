@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "admin.h"
+#include "admin_http.h"
 #include "grpc_server.h"
 #include "http_api.h"
 #include "keel/obs/log.h"
@@ -40,8 +42,8 @@ class Runtime final : public app::Sidecar {
     stamp_ = FileStamp(rules_path_);
   }
 
-  Status StartGrpc(const std::string& address) {
-    auto server = GrpcServer::Start(address, *limiter_);
+  Status StartGrpc(const std::string& address, Admin* admin) {
+    auto server = GrpcServer::Start(address, *limiter_, admin);
     if (!server.ok()) return server.status();
     grpc_ = std::move(*server);
     const std::string host = address.substr(0, address.rfind(':'));
@@ -85,6 +87,11 @@ class Runtime final : public app::Sidecar {
   ~Runtime() override { Stop(); }
 
   Limiter& limiter() { return *limiter_; }
+  Admin* SetAdmin(std::shared_ptr<Admin> admin) {
+    admin_ = std::move(admin);
+    return admin_.get();
+  }
+  std::shared_ptr<Admin> admin() { return admin_; }
 
  private:
   // Sweeps expired keys every 100 ms, 1/64 of the table at a time (a full
@@ -115,6 +122,7 @@ class Runtime final : public app::Sidecar {
   const std::string rules_path_;
   const Duration interval_;
   std::unique_ptr<Limiter> limiter_;
+  std::shared_ptr<Admin> admin_;
   std::unique_ptr<GrpcServer> grpc_;
   obs::Counter* reload_ok_ = nullptr;
   obs::Counter* reload_failed_ = nullptr;
@@ -152,6 +160,7 @@ app::ServiceDef RateLimitService() {
         .Add({"ratelimit.max_keys", Type::kInt, "1000000", "cap on live keys in the embedded store", 1, 1'000'000'000})
         .Add({"ratelimit.shards", Type::kInt, "64", "store shards (a power of two)", 1, 65536})
         .Add({"ratelimit.metric_rules", Type::kInt, "500", "distinct rule keys in metrics before '_other'", 1, 100000})
+        .Add({"ratelimit.max_overrides", Type::kInt, "10000", "live admin overrides (per-descriptor limits)", 0, 1000000})
         .Add({"ratelimit.reload_interval", Type::kDuration, "1s", "how often the rules file is checked", 10, 3600000});
   };
   def.start = [](const config::Config& cfg, const std::string& config_file,
@@ -165,22 +174,27 @@ app::ServiceDef RateLimitService() {
     opts.store.max_keys = static_cast<std::size_t>(cfg.GetInt("ratelimit.max_keys"));
     opts.store.shards = static_cast<std::size_t>(cfg.GetInt("ratelimit.shards"));
     opts.metric_rules = static_cast<std::size_t>(cfg.GetInt("ratelimit.metric_rules"));
+    opts.max_overrides = static_cast<std::size_t>(cfg.GetInt("ratelimit.max_overrides"));
     auto limiter = Limiter::Create(*rules, opts, SystemClock::Default(), obs::DefaultRegistry());
     if (!limiter.ok()) return limiter.status();
     auto runtime = std::make_unique<Runtime>(rules_path, cfg.GetDuration("ratelimit.reload_interval"),
                                              std::move(*limiter), obs::DefaultRegistry());
-    HttpApiOptions api;
+    AdminOptions admin_options;
     const std::string token_file = cfg.GetString("admin.token_file");
     if (!token_file.empty()) {
       auto token = ReadToken(token_file);
       if (!token.ok()) return token.status();
-      api.admin_token = *token;
+      admin_options.token = *token;
     }
     Runtime* rt = runtime.get();
-    api.reload = [rt] { return rt->Reload(); };
-    if (Status st = AddHttpApi(router, rt->limiter(), std::move(api)); !st.ok()) return st;
+    admin_options.reload = [rt] { return rt->Reload(); };
+    // One admin core behind both front ends; the runtime owns it (the gRPC
+    // server it stops first uses it).
+    Admin* admin = rt->SetAdmin(std::make_shared<Admin>(rt->limiter(), std::move(admin_options), obs::DefaultRegistry()));
+    if (Status st = AddHttpApi(router, rt->limiter()); !st.ok()) return st;
+    if (Status st = AddAdminHttpApi(router, rt->admin()); !st.ok()) return st;
     const HostPort grpc = cfg.GetHostPort("grpc.listen");
-    if (Status st = runtime->StartGrpc(grpc.host + ":" + std::to_string(grpc.port)); !st.ok()) return st;
+    if (Status st = runtime->StartGrpc(grpc.host + ":" + std::to_string(grpc.port), admin); !st.ok()) return st;
     runtime->StartBackground();
     obs::Log(obs::LogLevel::kInfo, "rules loaded",
              {{"file", rules_path}, {"rules", static_cast<std::int64_t>((*rules)->rule_count())}});

@@ -25,6 +25,9 @@ enum class StatusCode {
   kNotFound,
   kUnavailable,      // a dependency or the network failed; retrying may help
   kInternal,         // a bug or an unexpected system error
+  kUnauthenticated,  // missing or wrong credentials (HTTP 401, gRPC UNAUTHENTICATED)
+  kFailedPrecondition,  // the system is not in a state to do it (e.g. the file it reads is invalid)
+  kResourceExhausted,   // a configured cap is reached
 };
 
 class Status {
@@ -51,6 +54,15 @@ inline Status Unavailable(std::string msg) {
   return Status(StatusCode::kUnavailable, std::move(msg));
 }
 inline Status Internal(std::string msg) { return Status(StatusCode::kInternal, std::move(msg)); }
+inline Status Unauthenticated(std::string msg) {
+  return Status(StatusCode::kUnauthenticated, std::move(msg));
+}
+inline Status FailedPrecondition(std::string msg) {
+  return Status(StatusCode::kFailedPrecondition, std::move(msg));
+}
+inline Status ResourceExhausted(std::string msg) {
+  return Status(StatusCode::kResourceExhausted, std::move(msg));
+}
 
 // StatusOr<T> holds either a T or a non-OK Status.
 // REQUIRES: value accessors are only called when ok().

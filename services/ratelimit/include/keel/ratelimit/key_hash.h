@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace keel::ratelimit {
@@ -21,6 +22,13 @@ namespace keel::ratelimit {
 struct DescriptorEntry {
   std::string_view key;
   std::string_view value;
+};
+
+// An entry that owns its text (overrides, admin requests).
+struct OwnedEntry {
+  std::string key;
+  std::string value;
+  DescriptorEntry view() const { return {key, value}; }
 };
 
 // Hashes bytes; every input bit affects every output bit.

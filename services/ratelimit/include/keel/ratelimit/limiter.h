@@ -3,7 +3,10 @@
 //
 // Per request descriptor (as envoyproxy/ratelimit): the rule its entries
 // match in the request's domain (RuleConfig::Match), or the descriptor's own
-// limit override, decides; no rule means OK. A rule's limits are applied
+// limit override, decides; no rule means OK. An admin override (PutOverride)
+// for exactly that domain and descriptor replaces the matched rule's limits
+// with its own (the rule's shadow_mode and metrics key still apply); it is
+// consulted only when the request does not carry a limit of its own. A rule's limits are applied
 // together with Store::ApplyAll — all must pass, a denial consumes from none.
 // Limits named in another matched rule's `replaces` are skipped. A rule in
 // shadow_mode is applied and counted, but answers OK. `unlimited` answers OK
@@ -23,13 +26,26 @@
 // shadow_mode}_total, with at most `metric_rules` keys (the rest fold into
 // "_other"); keel_ratelimit_decision_seconds; the store's counters.
 //
-// Thread-safety: Decide() and SetConfig() may be called from any thread.
+// Overrides live in the same immutable snapshot as the rules, swapped
+// atomically on every change (writes copy the table; admin writes are rare):
+// a decision reads them with the one snapshot load it already does, and with
+// no overrides pays one branch. Overrides survive reloads (an override whose
+// rule disappears is dormant until a rule matches again) but not restarts.
+// `keel_ratelimit_overrides` counts the live ones.
+//
+//   KeyOverride o{"api", {{"user", "ann"}}, {Algorithm::kTokenBucket, Unit::kMinute, 600}};
+//   o.expires_at = clock.Now() + std::chrono::hours(1);
+//   Status s = limiter->PutOverride(std::move(o));   // NotFound: no rule matches
+//
+// Thread-safety: every method may be called from any thread.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "keel/base/clock.h"
 #include "keel/base/status.h"
@@ -40,8 +56,18 @@
 
 namespace keel::ratelimit {
 
+// An admin override of a rule's limits for one exact descriptor of a domain.
+struct KeyOverride {
+  std::string domain;
+  std::vector<OwnedEntry> entries;  // the whole descriptor, in order
+  LimitSpec limit;                  // requests_per_unit 0 denies every hit
+  bool unlimited = false;           // always OK instead (`limit` ignored)
+  std::optional<Clock::time_point> expires_at;  // on the limiter's clock; unset: never
+};
+
 struct LimiterOptions {
   StoreOptions store;
+  std::size_t max_overrides = 10000;  // live admin overrides
   std::size_t metric_rules = 500;  // distinct rule keys in metrics before "_other"
   std::uint64_t hash_seed = 0;     // 0: a random per-process seed
 };
@@ -62,7 +88,24 @@ class Limiter final : public Decider {
   // and a reset (the state refunded to full). NotFound when no rule matches.
   Status Inspect(std::string_view domain, std::span<const DescriptorEntry> entries,
                  RateLimitOutput* output);
+  // Reset refunds the descriptor's override too, when it has one.
   Status Reset(std::string_view domain, std::span<const DescriptorEntry> entries);
+
+  // Adds or replaces the override of `o.domain` + `o.entries`.
+  // Errors: InvalidArgument for an empty domain, no entries (or more than
+  // 64), an empty entry key, a limit Limit::Create refuses or an expiry not
+  // in the future; NotFound when no rule matches the descriptor;
+  // ResourceExhausted when max_overrides live overrides exist (replacing one
+  // is always possible).
+  Status PutOverride(KeyOverride o);
+  // NotFound when the descriptor has no live override.
+  Status DeleteOverride(std::string_view domain, std::span<const DescriptorEntry> entries);
+  // The live overrides (expired ones are gone), sorted by domain, then entries.
+  std::vector<KeyOverride> Overrides() const;
+  std::optional<KeyOverride> FindOverride(std::string_view domain,
+                                          std::span<const DescriptorEntry> entries) const;
+
+  const Clock& clock() const;
 
   Store& store() { return *store_; }
 

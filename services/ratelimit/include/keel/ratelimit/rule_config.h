@@ -59,8 +59,17 @@ struct LimitRule {
   std::string name;            // optional; what `replaces` refers to
 };
 
+// One level of a rule's descriptor path, as written: `value` empty matches
+// any value; a value ending in '*' matches that prefix.
+struct RuleEntry {
+  std::string key;
+  std::string value;
+};
+
 struct Rule {
   std::string full_key;  // "api.path_/login", the metric key
+  std::string domain;
+  std::vector<RuleEntry> descriptor;  // the path from the domain to this rule
   std::vector<LimitRule> limits;  // empty with unlimited; at most Store::kMaxLimitsPerCall
   // The Limits of `limits` that have one, contiguous for Store::ApplyAll, and
   // which LimitRule each came from.
