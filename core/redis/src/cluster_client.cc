@@ -138,7 +138,10 @@ std::string ClusterClient::Impl::PrimaryFor(int slot) const {
 void ClusterClient::Impl::Submit(std::span<const std::string_view> args,
                                  const CallOptions& options, Callback done) {
   if (args.empty()) {
-    asio::post(io_, [done = std::move(done)] { done(InvalidArgument("redis: empty command")); });
+    asio::post(io_, [weak = weak_from_this(), done = std::move(done)] {
+      auto self = weak.lock();
+      if (self && !self->shut_down_) done(InvalidArgument("redis: empty command"));
+    });
     return;
   }
   auto call = std::make_shared<Call>();

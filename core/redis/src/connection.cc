@@ -299,12 +299,16 @@ void Connection::ArmDeadlineTimer(Clock::time_point deadline) {
 
 void Connection::OnDeadlines() {
   const auto now = SystemClock::Default().Now();
-  while (!deadlines_.empty() && deadlines_.top().first <= now) {
+  // Entries of calls that already completed are dropped on the way, so the
+  // timer is next armed for a call still waiting, not for every call sent.
+  while (!deadlines_.empty()) {
     const auto [deadline, id] = deadlines_.top();
-    deadlines_.pop();
     auto it = std::lower_bound(ops_.begin(), ops_.end(), id,
                                [](const Op& op, std::uint64_t v) { return op.id < v; });
-    if (it == ops_.end() || it->id != id || !it->done) continue;
+    const bool waiting = it != ops_.end() && it->id == id && it->done;
+    if (waiting && deadline > now) break;
+    deadlines_.pop();
+    if (!waiting) continue;
     auto link = link_;
     CompleteUser(*it, TimeoutError(config_->server, deadline - it->start), metrics_.timeout);
     if (closed_ || link != link_) return;  // the callback closed the client, or Fail()ed

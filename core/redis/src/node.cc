@@ -49,8 +49,9 @@ void Node::Submit(Request request) {
 }
 
 void Node::Reject(Callback done, Status status) {
-  asio::post(io_, [done = std::move(done), status = std::move(status)]() mutable {
-    done(std::move(status));
+  asio::post(io_, [self = shared_from_this(), done = std::move(done),
+                   status = std::move(status)]() mutable {
+    if (!self->shut_down_) done(std::move(status));
   });
 }
 

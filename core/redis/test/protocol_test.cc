@@ -124,5 +124,24 @@ TEST(ReplyReaderTest, FreesAnUnfinishedReplyOnDestruction) {
   EXPECT_FALSE(r->has_value());
 }
 
+std::string Nested(int depth) {
+  std::string wire;
+  for (int i = 0; i < depth; ++i) wire += "*1\r\n";
+  return wire + ":1\r\n";
+}
+
+TEST(ReplyReaderTest, ReadsArraysEightDeepAndRejectsDeeper) {
+  ReplyReader ok;
+  const std::string eight = Nested(8);
+  ASSERT_TRUE(ok.Feed(eight.data(), eight.size()).ok());
+  auto r = ok.Next();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(r->has_value());
+  ReplyReader deep;
+  const std::string nine = Nested(9);
+  ASSERT_TRUE(deep.Feed(nine.data(), nine.size()).ok());
+  EXPECT_FALSE(deep.Next().ok());
+}
+
 }  // namespace
 }  // namespace keel::redis::internal

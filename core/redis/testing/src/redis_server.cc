@@ -71,12 +71,12 @@ StatusOr<Reply> CallAt(const std::string& host, std::uint16_t port, const std::s
 }  // namespace
 
 StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(RedisServerOptions options) {
-  auto dir = MakeTempDir("keel-redis-");
-  if (!dir.ok()) return dir.status();
   Status last;
   for (int attempt = 0; attempt < 5; ++attempt) {  // a port can be taken between pick and bind
     auto port = FreePort(options.cluster);
     if (!port.ok()) return port.status();
+    auto dir = MakeTempDir("keel-redis-");  // a failed attempt removes its own
+    if (!dir.ok()) return dir.status();
     std::unique_ptr<RedisServer> server(new RedisServer(options, *dir, *port));
     last = server->Launch();
     if (last.ok()) return server;
