@@ -29,6 +29,20 @@ struct ReaderCase {
   Reply want;
 };
 
+// Names the case in test listings (ctest shows it): the wire bytes, one
+// space per CRLF.
+void PrintTo(const ReaderCase& c, std::ostream* os) {
+  for (char ch : c.wire) {
+    if (ch == '\n') {
+      *os << ' ';
+    } else if (ch == '\0') {
+      *os << "\\0";
+    } else if (ch != '\r') {
+      *os << ch;
+    }
+  }
+}
+
 class ReaderTest : public ::testing::TestWithParam<ReaderCase> {};
 
 TEST_P(ReaderTest, ParsesWholeAndByteByByte) {

@@ -15,6 +15,8 @@ struct SlotCase {
   int slot;
 };
 
+void PrintTo(const SlotCase& c, std::ostream* os) { *os << c.key << " -> " << c.slot; }
+
 class KeySlotTest : public ::testing::TestWithParam<SlotCase> {};
 
 // Values from CLUSTER KEYSLOT on Redis 7 (the cluster test checks more
