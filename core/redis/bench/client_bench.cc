@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < in_flight && sent < total; ++i) send();
   });
   io.run();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("in_flight=%d pool=%d calls=%d: %.0f calls/s, %d errors\n", in_flight, pool, total,
               total / seconds, errors);
   client->reset();

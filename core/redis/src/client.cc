@@ -23,8 +23,7 @@ Status ValidateClientOptions(const ClientOptions& o) {
   return Status::Ok();
 }
 
-StatusOr<std::unique_ptr<Client>> Client::Create(boost::asio::io_context& io,
-                                                 ClientOptions options,
+StatusOr<std::unique_ptr<Client>> Client::Create(boost::asio::io_context& io, ClientOptions options,
                                                  obs::Registry& registry) {
   if (Status s = ValidateClientOptions(options); !s.ok()) return s;
   auto node = internal::Node::Make(io, options, registry);

@@ -1,5 +1,6 @@
 #include "keel/redis/cluster_client.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -32,15 +33,23 @@ struct Call {
   Callback done;
 };
 
+std::string Encode(std::initializer_list<std::string_view> args) {
+  return internal::EncodeCommand(std::span<const std::string_view>(args.begin(), args.size()));
+}
+
 }  // namespace
 
 class ClusterClient::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(asio::io_context& io, ClusterOptions options, obs::Registry& registry)
-      : io_(io), options_(std::move(options)), registry_(registry),
-        metrics_(internal::ClusterMetrics::For(registry)), slots_(kClusterSlots, nullptr),
-        refresh_timer_(io), asking_(internal::EncodeCommand(std::vector<std::string_view>{"ASKING"})),
-        cluster_slots_(internal::EncodeCommand(std::vector<std::string_view>{"CLUSTER", "SLOTS"})) {}
+      : io_(io),
+        options_(std::move(options)),
+        registry_(registry),
+        metrics_(internal::ClusterMetrics::For(registry)),
+        slots_(kClusterSlots, nullptr),
+        refresh_timer_(io),
+        asking_(Encode({"ASKING"})),
+        cluster_slots_(Encode({"CLUSTER", "SLOTS"})) {}
 
   Status AddSeeds();
   void Submit(std::span<const std::string_view> args, const CallOptions& options, Callback done);
@@ -58,6 +67,8 @@ class ClusterClient::Impl : public std::enable_shared_from_this<Impl> {
   Node* Route(int slot);
   void StartRefresh();
   void TryRefresh(std::vector<Node*> candidates, std::size_t i);
+  // Replaces the slot map with a CLUSTER SLOTS reply from `from`.
+  Status Install(const Reply& slots, const Node& from);
   void FinishRefresh(Status status);
 
   asio::io_context& io_;
@@ -135,8 +146,8 @@ std::string ClusterClient::Impl::PrimaryFor(int slot) const {
   return n != nullptr ? n->server() : "";
 }
 
-void ClusterClient::Impl::Submit(std::span<const std::string_view> args,
-                                 const CallOptions& options, Callback done) {
+void ClusterClient::Impl::Submit(std::span<const std::string_view> args, const CallOptions& options,
+                                 Callback done) {
   if (args.empty()) {
     asio::post(io_, [weak = weak_from_this(), done = std::move(done)] {
       auto self = weak.lock();
@@ -153,8 +164,9 @@ void ClusterClient::Impl::Submit(std::span<const std::string_view> args,
     key = internal::FirstKey(args);
   }
   call->slot = key ? KeySlot(*key) : -1;
-  call->deadline = SystemClock::Default().Now() +
-                   (options.timeout > Duration::zero() ? options.timeout : options_.command_timeout);
+  call->deadline =
+      SystemClock::Default().Now() +
+      (options.timeout > Duration::zero() ? options.timeout : options_.command_timeout);
   call->done = std::move(done);
   Send(call, nullptr, false);
 }
@@ -188,8 +200,8 @@ void ClusterClient::Impl::OnResult(const std::shared_ptr<Call>& call, Node* node
         return;
       }
       (redirect->ask ? metrics_.ask : metrics_.moved)->Inc();
-      Node* to = NodeFor(redirect->host.empty() ? node->options().host : redirect->host,
-                         redirect->port);
+      Node* to =
+          NodeFor(redirect->host.empty() ? node->options().host : redirect->host, redirect->port);
       if (!redirect->ask) {
         {
           std::lock_guard lock(mu_);
@@ -239,9 +251,10 @@ void ClusterClient::Impl::StartRefresh() {
     for (auto& [name, node] : nodes_) candidates.push_back(node.get());
   }
   // Nodes that are up first, and a different one first each time.
-  std::rotate(candidates.begin(),
-              candidates.begin() + static_cast<std::ptrdiff_t>(refresh_cursor_++ % candidates.size()),
-              candidates.end());
+  std::rotate(
+      candidates.begin(),
+      candidates.begin() + static_cast<std::ptrdiff_t>(refresh_cursor_++ % candidates.size()),
+      candidates.end());
   std::stable_partition(candidates.begin(), candidates.end(), [](Node* n) { return n->ready(); });
   TryRefresh(std::move(candidates), 0);
 }
@@ -256,37 +269,39 @@ void ClusterClient::Impl::TryRefresh(std::vector<Node*> candidates, std::size_t 
   r.done = [weak, candidates = std::move(candidates), i, node](StatusOr<Reply> result) mutable {
     auto self = weak.lock();
     if (!self || self->shut_down_) return;
-    StatusOr<std::vector<internal::SlotRange>> ranges =
-        result.ok() ? internal::ParseClusterSlots(*result) : StatusOr<std::vector<internal::SlotRange>>(result.status());
-    if (ranges.ok() && ranges->empty()) ranges = Unavailable("redis: CLUSTER SLOTS: no slots served");
-    if (!ranges.ok()) {
-      if (i + 1 < candidates.size()) {
-        self->TryRefresh(std::move(candidates), i + 1);
-      } else {
-        self->FinishRefresh(ranges.status());
-      }
-      return;
+    Status installed = result.ok() ? self->Install(*result, *node) : result.status();
+    if (installed.ok()) {
+      self->FinishRefresh(installed);
+    } else if (i + 1 < candidates.size()) {
+      self->TryRefresh(std::move(candidates), i + 1);
+    } else {
+      self->FinishRefresh(installed);
     }
-    std::vector<std::pair<internal::SlotRange, Node*>> resolved;
-    for (auto& range : *ranges) {
-      Node* owner = self->NodeFor(range.host.empty() ? node->options().host : range.host, range.port);
-      resolved.emplace_back(std::move(range), owner);
-    }
-    {
-      std::lock_guard lock(self->mu_);
-      std::fill(self->slots_.begin(), self->slots_.end(), nullptr);
-      self->primaries_.clear();
-      for (const auto& [range, owner] : resolved) {
-        for (int s = range.first; s <= range.last; ++s) self->slots_[static_cast<std::size_t>(s)] = owner;
-        if (std::find(self->primaries_.begin(), self->primaries_.end(), owner) == self->primaries_.end()) {
-          self->primaries_.push_back(owner);
-        }
-      }
-      self->metrics_.nodes->Set(static_cast<double>(self->primaries_.size()));
-    }
-    self->FinishRefresh(Status::Ok());
   };
   node->Submit(std::move(r));
+}
+
+Status ClusterClient::Impl::Install(const Reply& slots, const Node& from) {
+  auto ranges = internal::ParseClusterSlots(slots);
+  if (!ranges.ok()) return ranges.status();
+  if (ranges->empty()) return Unavailable("redis: CLUSTER SLOTS: no slots served");
+  std::vector<std::pair<const internal::SlotRange*, Node*>> owners;
+  for (const auto& range : *ranges) {
+    // An empty host is "the node you asked".
+    owners.emplace_back(&range,
+                        NodeFor(range.host.empty() ? from.options().host : range.host, range.port));
+  }
+  std::lock_guard lock(mu_);
+  std::fill(slots_.begin(), slots_.end(), nullptr);
+  primaries_.clear();
+  for (const auto& [range, owner] : owners) {
+    std::fill(slots_.begin() + range->first, slots_.begin() + range->last + 1, owner);
+    if (std::find(primaries_.begin(), primaries_.end(), owner) == primaries_.end()) {
+      primaries_.push_back(owner);
+    }
+  }
+  metrics_.nodes->Set(static_cast<double>(primaries_.size()));
+  return Status::Ok();
 }
 
 void ClusterClient::Impl::FinishRefresh(Status status) {

@@ -10,8 +10,7 @@ namespace keel::redis::internal {
 namespace {
 
 bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::toupper(static_cast<unsigned char>(x)) ==
                   std::toupper(static_cast<unsigned char>(y));
          });
@@ -19,16 +18,17 @@ bool IEquals(std::string_view a, std::string_view b) {
 
 template <std::size_t N>
 bool OneOf(std::string_view name, const std::array<std::string_view, N>& names) {
-  return std::any_of(names.begin(), names.end(), [&](std::string_view n) { return IEquals(name, n); });
+  return std::any_of(names.begin(), names.end(),
+                     [&](std::string_view n) { return IEquals(name, n); });
 }
 
 constexpr std::array<std::string_view, 28> kKeyless = {
-    "PING",    "ECHO",     "INFO",   "TIME",     "SCRIPT",   "CLUSTER", "COMMAND",
-    "CONFIG",  "CLIENT",   "DBSIZE", "FLUSHALL", "FLUSHDB",  "DEBUG",   "AUTH",
+    "PING",    "ECHO",     "INFO",   "TIME",     "SCRIPT",   "CLUSTER",   "COMMAND",
+    "CONFIG",  "CLIENT",   "DBSIZE", "FLUSHALL", "FLUSHDB",  "DEBUG",     "AUTH",
     "SELECT",  "HELLO",    "QUIT",   "ASKING",   "READONLY", "READWRITE", "LASTSAVE",
     "SLOWLOG", "FUNCTION", "MULTI",  "EXEC",     "DISCARD",  "RANDOMKEY", "WAIT"};
-constexpr std::array<std::string_view, 6> kNumkeys = {"EVAL",     "EVALSHA", "EVAL_RO",
-                                                      "EVALSHA_RO", "FCALL", "FCALL_RO"};
+constexpr std::array<std::string_view, 6> kNumkeys = {"EVAL",       "EVALSHA", "EVAL_RO",
+                                                      "EVALSHA_RO", "FCALL",   "FCALL_RO"};
 constexpr std::array<std::string_view, 3> kSubcommand = {"OBJECT", "MEMORY", "XINFO"};
 
 }  // namespace

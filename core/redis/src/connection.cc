@@ -30,7 +30,11 @@ struct Connection::Link {
 
 Connection::Connection(asio::io_context& io, std::shared_ptr<const NodeConfig> config,
                        const ServerMetrics& metrics, std::uint64_t seed)
-    : io_(io), config_(std::move(config)), metrics_(metrics), rng_(seed), connect_timer_(io),
+    : io_(io),
+      config_(std::move(config)),
+      metrics_(metrics),
+      rng_(seed),
+      connect_timer_(io),
       deadline_timer_(io) {}
 
 Connection::~Connection() = default;
@@ -58,9 +62,9 @@ void Connection::Connect() {
   connect_timer_.expires_after(o.connect_timeout);
   connect_timer_.async_wait([self, link](const error_code& ec) {
     if (ec || link != self->link_ || self->state_ == State::kReady) return;
-    self->Fail(ConnectionError(self->config_->server,
-                               "failed: connect timeout after " +
-                                   FormatDuration(self->config_->options.connect_timeout)));
+    self->Fail(ConnectionError(
+        self->config_->server,
+        "failed: connect timeout after " + FormatDuration(self->config_->options.connect_timeout)));
   });
   auto on_connect = [self, link](const error_code& ec, const tcp::endpoint&) {
     if (link != self->link_) return;
@@ -173,16 +177,15 @@ void Connection::Kick() {
 
 void Connection::StartRead(const std::shared_ptr<Link>& link) {
   auto self = shared_from_this();
-  link->socket.async_read_some(asio::buffer(link->rbuf),
-                               [self, link](const error_code& ec, std::size_t n) {
-                                 if (link != self->link_) return;
-                                 if (ec) {
-                                   self->Fail(ConnectionError(self->config_->server,
-                                                              "lost: " + ec.message()));
-                                   return;
-                                 }
-                                 self->OnRead(link, n);
-                               });
+  link->socket.async_read_some(
+      asio::buffer(link->rbuf), [self, link](const error_code& ec, std::size_t n) {
+        if (link != self->link_) return;
+        if (ec) {
+          self->Fail(ConnectionError(self->config_->server, "lost: " + ec.message()));
+          return;
+        }
+        self->OnRead(link, n);
+      });
 }
 
 void Connection::OnRead(const std::shared_ptr<Link>& link, std::size_t n) {

@@ -92,12 +92,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Rng rng_;
   State state_ = State::kBackoff;
   bool closed_ = false;
-  bool had_error_ = false;   // a reconnect, not the first connect
+  bool had_error_ = false;    // a reconnect, not the first connect
   bool logged_down_ = false;  // one warning per outage
   int attempts_ = 0;          // failed connects since the last success
   int handshake_left_ = 0;
   std::shared_ptr<Link> link_;
-  std::string out_;  // encoded requests not yet handed to a write
+  std::string out_;     // encoded requests not yet handed to a write
   std::deque<Op> ops_;  // sent or queued, oldest first; ids increase
   std::uint64_t next_id_ = 0;
   using Deadline = std::pair<Clock::time_point, std::uint64_t>;

@@ -22,13 +22,13 @@ ServerMetrics ServerMetrics::For(obs::Registry& registry, const std::string& ser
                    .AddGauge("keel_redis_inflight_commands",
                              "Redis calls waiting for their reply or timeout.", {"server"})
                    .Get({server});
-  m.connections =
-      registry.AddGauge("keel_redis_connections", "Redis connections up.", {"server"}).Get({server});
-  m.connection_errors = registry
-                            .AddCounter("keel_redis_connection_errors_total",
-                                        "Redis connections that failed to open or were lost.",
-                                        {"server"})
-                            .Get({server});
+  m.connections = registry.AddGauge("keel_redis_connections", "Redis connections up.", {"server"})
+                      .Get({server});
+  m.connection_errors =
+      registry
+          .AddCounter("keel_redis_connection_errors_total",
+                      "Redis connections that failed to open or were lost.", {"server"})
+          .Get({server});
   m.reconnects = registry
                      .AddCounter("keel_redis_reconnects_total",
                                  "Redis connections re-established after an error.", {"server"})
@@ -39,11 +39,11 @@ ServerMetrics ServerMetrics::For(obs::Registry& registry, const std::string& ser
                              "pipeline depth).",
                              {"server"})
                  .Get({server});
-  m.late_replies = registry
-                       .AddCounter("keel_redis_late_replies_total",
-                                   "Replies that arrived after their call timed out (discarded).",
-                                   {"server"})
-                       .Get({server});
+  m.late_replies =
+      registry
+          .AddCounter("keel_redis_late_replies_total",
+                      "Replies that arrived after their call timed out (discarded).", {"server"})
+          .Get({server});
   return m;
 }
 
@@ -61,9 +61,9 @@ ClusterMetrics ClusterMetrics::For(obs::Registry& registry) {
   m.exhausted = redirects.Get({"exhausted"});
   m.refresh_ok = refreshes.Get({"ok"});
   m.refresh_error = refreshes.Get({"error"});
-  m.nodes = registry
-                .AddGauge("keel_redis_cluster_primaries", "Primaries in the Redis Cluster slot map.")
-                .Get({});
+  m.nodes =
+      registry.AddGauge("keel_redis_cluster_primaries", "Primaries in the Redis Cluster slot map.")
+          .Get({});
   return m;
 }
 

@@ -27,9 +27,9 @@ struct ServerMetrics {
 
 // Cluster-wide series (no server label).
 struct ClusterMetrics {
-  obs::Counter* moved = nullptr;     // redirects_total{type="moved"}
-  obs::Counter* ask = nullptr;       // {type="ask"}
-  obs::Counter* exhausted = nullptr; // calls failed after max_redirects
+  obs::Counter* moved = nullptr;          // redirects_total{type="moved"}
+  obs::Counter* ask = nullptr;            // {type="ask"}
+  obs::Counter* exhausted = nullptr;      // calls failed after max_redirects
   obs::Counter* refresh_ok = nullptr;     // topology_refreshes_total{result="ok"}
   obs::Counter* refresh_error = nullptr;  // {result="error"}
   obs::Gauge* nodes = nullptr;            // primaries in the slot map

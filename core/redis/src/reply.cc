@@ -4,12 +4,18 @@ namespace keel::redis {
 
 std::string_view ReplyTypeName(ReplyType type) {
   switch (type) {
-    case ReplyType::kNil: return "nil";
-    case ReplyType::kInteger: return "integer";
-    case ReplyType::kString: return "string";
-    case ReplyType::kStatus: return "status";
-    case ReplyType::kError: return "error";
-    case ReplyType::kArray: return "array";
+    case ReplyType::kNil:
+      return "nil";
+    case ReplyType::kInteger:
+      return "integer";
+    case ReplyType::kString:
+      return "string";
+    case ReplyType::kStatus:
+      return "status";
+    case ReplyType::kError:
+      return "error";
+    case ReplyType::kArray:
+      return "array";
   }
   return "unknown";
 }
@@ -28,8 +34,12 @@ void Append(const Reply& r, std::string* out) {
     if (s.size() > kMax) out->append("...");
   };
   switch (r.type) {
-    case ReplyType::kNil: out->append("(nil)"); return;
-    case ReplyType::kInteger: out->append(std::to_string(r.integer)); return;
+    case ReplyType::kNil:
+      out->append("(nil)");
+      return;
+    case ReplyType::kInteger:
+      out->append(std::to_string(r.integer));
+      return;
     case ReplyType::kString:
       out->push_back('"');
       text(r.str);

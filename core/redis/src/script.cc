@@ -84,8 +84,9 @@ void EvalSha(Executor& executor, std::shared_ptr<Script> script,
   call->script = std::move(script);
   call->keys.assign(keys.begin(), keys.end());
   call->args.assign(args.begin(), args.end());
-  call->deadline = SystemClock::Default().Now() + (options.timeout > Duration::zero() ? options.timeout
-                                                                     : executor.command_timeout());
+  call->deadline =
+      SystemClock::Default().Now() +
+      (options.timeout > Duration::zero() ? options.timeout : executor.command_timeout());
   call->done = std::move(done);
   const std::string sha = call->script->sha();
   if (sha.empty()) {

@@ -11,7 +11,8 @@ namespace {
 bool ParsePort(std::string_view text, std::uint16_t* port) {
   unsigned v = 0;
   auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v == 0 || v > 65535) return false;
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v == 0 || v > 65535)
+    return false;
   *port = static_cast<std::uint16_t>(v);
   return true;
 }

@@ -40,7 +40,9 @@ class ClientTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status().message();
     server_ = std::move(*server);
   }
-  void TearDown() override { loop_.Run([&] { client_.reset(); }); }
+  void TearDown() override {
+    loop_.Run([&] { client_.reset(); });
+  }
 
   ClientOptions Options() {
     ClientOptions o;
@@ -113,8 +115,8 @@ TEST_F(ClientTest, PipelinesAThousandConcurrentCommands) {
   ASSERT_EQ(distinct.size(), static_cast<std::size_t>(kN));
   EXPECT_EQ(*distinct.begin(), 1);
   EXPECT_EQ(*distinct.rbegin(), kN);
-  const std::uint64_t writes = ServerCounter(registry_, "keel_redis_writes_total", server()) -
-                               writes_before;
+  const std::uint64_t writes =
+      ServerCounter(registry_, "keel_redis_writes_total", server()) - writes_before;
   EXPECT_EQ(writes, 1u) << "1000 commands issued together were not written together";
   // Replies come back in order on the one connection: INCR results ascend.
   EXPECT_TRUE(std::is_sorted(results.begin(), results.end()));
@@ -159,9 +161,8 @@ TEST_F(ClientTest, TimesOutOnceAndDiscardsTheLateReply) {
   EXPECT_EQ(ErrorKindOf(status), ErrorKind::kTimeout) << status.message();
   EXPECT_NE(status.message().find("20ms"), std::string::npos) << status.message();
   // The reply arrives after the pause and is dropped; the connection stays up.
-  ASSERT_TRUE(Eventually([&] {
-    return ServerCounter(registry_, "keel_redis_late_replies_total", server()) == 1;
-  }));
+  ASSERT_TRUE(Eventually(
+      [&] { return ServerCounter(registry_, "keel_redis_late_replies_total", server()) == 1; }));
   EXPECT_EQ(*ExecSync(*client_, {"GET", "k"}), Reply::String("v"));
   EXPECT_EQ(calls.load(), 1);
   EXPECT_EQ(Commands(registry_, server(), "timeout"), 1u);
@@ -194,8 +195,8 @@ TEST_F(ClientTest, FailsInFlightCommandsWhenTheServerDiesAndReconnects) {
   }));
   EXPECT_GE(ServerCounter(registry_, "keel_redis_reconnects_total", server()), 1u);
   EXPECT_GE(ServerCounter(registry_, "keel_redis_connection_errors_total", server()), 2u);
-  EXPECT_TRUE(Eventually(
-      [&] { return ServerGauge(registry_, "keel_redis_connections", server()) == 2; }));
+  EXPECT_TRUE(
+      Eventually([&] { return ServerGauge(registry_, "keel_redis_connections", server()) == 2; }));
 }
 
 TEST_F(ClientTest, QueuesCommandsUntilTheFirstConnect) {

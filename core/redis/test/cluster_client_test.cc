@@ -25,7 +25,9 @@ using testing::IoThread;
 using testing::RedisCluster;
 
 std::uint64_t Redirects(obs::Registry& registry, std::string_view type) {
-  return registry.AddCounter("keel_redis_cluster_redirects_total", "", {"type"}).Get({type})->Value();
+  return registry.AddCounter("keel_redis_cluster_redirects_total", "", {"type"})
+      .Get({type})
+      ->Value();
 }
 
 class ClusterTest : public ::testing::Test {
@@ -118,9 +120,9 @@ obs::Registry* ClusterTest::registry_ = nullptr;
 ClusterClient* ClusterTest::client_ = nullptr;
 
 TEST_F(ClusterTest, KeySlotMatchesClusterKeyslot) {
-  const std::vector<std::string> keys = {"foo", "bar", "{user1000}.following", "{}foo",
-                                         "foo{}{bar}", "foo{{bar}}zap", "a{b}c{d}", "key:12345",
-                                         std::string("bin\0ary", 7)};
+  const std::vector<std::string> keys = {"foo",      "bar",        "{user1000}.following",
+                                         "{}foo",    "foo{}{bar}", "foo{{bar}}zap",
+                                         "a{b}c{d}", "key:12345",  std::string("bin\0ary", 7)};
   for (const auto& key : keys) {
     auto r = cluster_->server(0).Call({"CLUSTER", "KEYSLOT", key});
     ASSERT_TRUE(r.ok()) << r.status().message();

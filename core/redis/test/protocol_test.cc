@@ -16,7 +16,8 @@ TEST(EncodeCommandTest, WritesMultiBulk) {
 TEST(EncodeCommandTest, IsBinarySafeAndHandlesManyArguments) {
   const std::string binary("a\0\r\nb", 5);
   std::vector<std::string_view> args = {"SET", binary, ""};
-  EXPECT_EQ(EncodeCommand(args), std::string("*3\r\n$3\r\nSET\r\n$5\r\na\0\r\nb\r\n$0\r\n\r\n", 30));
+  EXPECT_EQ(EncodeCommand(args),
+            std::string("*3\r\n$3\r\nSET\r\n$5\r\na\0\r\nb\r\n$0\r\n\r\n", 30));
   std::vector<std::string> many(40, "x");
   std::vector<std::string_view> views(many.begin(), many.end());
   const std::string encoded = EncodeCommand(views);
@@ -81,16 +82,15 @@ INSTANTIATE_TEST_SUITE_P(
         ReaderCase{"$5\r\nhello\r\n", Reply::String("hello")},
         ReaderCase{"$0\r\n\r\n", Reply::String("")},
         ReaderCase{std::string("$4\r\na\r\n\0\r\n", 10), Reply::String(std::string("a\r\n\0", 4))},
-        ReaderCase{"$-1\r\n", Reply::Nil()},
-        ReaderCase{"*-1\r\n", Reply::Nil()},
+        ReaderCase{"$-1\r\n", Reply::Nil()}, ReaderCase{"*-1\r\n", Reply::Nil()},
         ReaderCase{"*0\r\n", Reply::Array({})},
         ReaderCase{"*3\r\n:1\r\n$-1\r\n+x\r\n",
                    Reply::Array({Reply::Integer(1), Reply::Nil(), Reply::StatusReply("x")})},
         // CLUSTER SLOTS' shape: arrays three deep.
         ReaderCase{"*1\r\n*3\r\n:0\r\n:5460\r\n*2\r\n$9\r\n127.0.0.1\r\n:7000\r\n",
-                   Reply::Array({Reply::Array(
-                       {Reply::Integer(0), Reply::Integer(5460),
-                        Reply::Array({Reply::String("127.0.0.1"), Reply::Integer(7000)})})})},
+                   Reply::Array({Reply::Array({Reply::Integer(0), Reply::Integer(5460),
+                                               Reply::Array({Reply::String("127.0.0.1"),
+                                                             Reply::Integer(7000)})})})},
         ReaderCase{"*2\r\n*0\r\n*1\r\n*-1\r\n",
                    Reply::Array({Reply::Array({}), Reply::Array({Reply::Nil()})})}));
 

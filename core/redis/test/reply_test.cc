@@ -6,9 +6,9 @@ namespace keel::redis {
 namespace {
 
 TEST(ReplyTest, DebugStringShowsEveryType) {
-  const Reply r = Reply::Array({Reply::Integer(1), Reply::String("a"), Reply::Nil(),
-                                Reply::StatusReply("OK"), Reply::ErrorReply("ERR x"),
-                                Reply::Array({})});
+  const Reply r =
+      Reply::Array({Reply::Integer(1), Reply::String("a"), Reply::Nil(), Reply::StatusReply("OK"),
+                    Reply::ErrorReply("ERR x"), Reply::Array({})});
   EXPECT_EQ(r.DebugString(), R"([1, "a", (nil), +OK, -ERR x, []])");
   EXPECT_EQ(Reply::String(std::string(300, 'x')).DebugString().size(), 200u + 2 + 3);
 }

@@ -35,7 +35,9 @@ class ScriptTest : public ::testing::Test {
     o.command_timeout = std::chrono::seconds(2);
     loop_.Run([&] { client_ = Client::Create(loop_.io(), o, registry_).value(); });
   }
-  void TearDown() override { loop_.Run([&] { client_.reset(); }); }
+  void TearDown() override {
+    loop_.Run([&] { client_.reset(); });
+  }
 
   obs::Registry registry_;
   std::unique_ptr<RedisServer> server_;

@@ -6,15 +6,15 @@ namespace keel::redis::internal {
 namespace {
 
 Reply Node(const std::string& host, int port) {
-  return Reply::Array({Reply::String(host), Reply::Integer(port), Reply::String("id"),
-                       Reply::Array({})});
+  return Reply::Array(
+      {Reply::String(host), Reply::Integer(port), Reply::String("id"), Reply::Array({})});
 }
 
 TEST(ParseClusterSlotsTest, ReadsPrimariesAndIgnoresReplicas) {
-  const Reply reply = Reply::Array(
-      {Reply::Array({Reply::Integer(0), Reply::Integer(5460), Node("127.0.0.1", 7000),
-                     Node("127.0.0.1", 7003)}),
-       Reply::Array({Reply::Integer(5461), Reply::Integer(16383), Node("", 7001)})});
+  const Reply reply =
+      Reply::Array({Reply::Array({Reply::Integer(0), Reply::Integer(5460), Node("127.0.0.1", 7000),
+                                  Node("127.0.0.1", 7003)}),
+                    Reply::Array({Reply::Integer(5461), Reply::Integer(16383), Node("", 7001)})});
   auto ranges = ParseClusterSlots(reply);
   ASSERT_TRUE(ranges.ok()) << ranges.status().message();
   ASSERT_EQ(ranges->size(), 2u);
@@ -27,7 +27,8 @@ TEST(ParseClusterSlotsTest, ReadsPrimariesAndIgnoresReplicas) {
 }
 
 TEST(ParseClusterSlotsTest, RejectsMalformedReplies) {
-  EXPECT_FALSE(ParseClusterSlots(Reply::ErrorReply("ERR This instance has cluster support disabled")).ok());
+  EXPECT_FALSE(
+      ParseClusterSlots(Reply::ErrorReply("ERR This instance has cluster support disabled")).ok());
   EXPECT_FALSE(ParseClusterSlots(Reply::Array({Reply::Integer(1)})).ok());
   EXPECT_FALSE(ParseClusterSlots(Reply::Array({Reply::Array(
                                      {Reply::Integer(10), Reply::Integer(5), Node("h", 1)})}))

@@ -131,8 +131,8 @@ StatusOr<std::uint16_t> FreePort(bool bus_too) {
 
 StatusOr<std::string> MakeTempDir(const std::string& prefix) {
   const char* base = std::getenv("TMPDIR");
-  std::string templ = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" +
-                      prefix + "XXXXXX";
+  std::string templ =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" + prefix + "XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) {
     return Unavailable("mkdtemp " + templ + ": " + std::strerror(errno));
   }

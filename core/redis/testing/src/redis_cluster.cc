@@ -19,7 +19,8 @@ std::vector<std::string> Split(std::string_view text, char sep) {
   std::size_t start = 0;
   while (start <= text.size()) {
     const auto end = text.find(sep, start);
-    const auto piece = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    const auto piece =
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     if (!piece.empty()) out.emplace_back(piece);
     if (end == std::string_view::npos) break;
     start = end + 1;

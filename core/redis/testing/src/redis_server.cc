@@ -15,16 +15,21 @@ namespace {
 
 Reply FromHiredis(const redisReply* r) {
   switch (r->type) {
-    case REDIS_REPLY_INTEGER: return Reply::Integer(r->integer);
-    case REDIS_REPLY_STRING: return Reply::String(std::string(r->str, r->len));
-    case REDIS_REPLY_STATUS: return Reply::StatusReply(std::string(r->str, r->len));
-    case REDIS_REPLY_ERROR: return Reply::ErrorReply(std::string(r->str, r->len));
+    case REDIS_REPLY_INTEGER:
+      return Reply::Integer(r->integer);
+    case REDIS_REPLY_STRING:
+      return Reply::String(std::string(r->str, r->len));
+    case REDIS_REPLY_STATUS:
+      return Reply::StatusReply(std::string(r->str, r->len));
+    case REDIS_REPLY_ERROR:
+      return Reply::ErrorReply(std::string(r->str, r->len));
     case REDIS_REPLY_ARRAY: {
       std::vector<Reply> elements;
       for (std::size_t i = 0; i < r->elements; ++i) elements.push_back(FromHiredis(r->element[i]));
       return Reply::Array(std::move(elements));
     }
-    default: return Reply::Nil();
+    default:
+      return Reply::Nil();
   }
 }
 
@@ -96,15 +101,30 @@ RedisServer::~RedisServer() {
 std::string RedisServer::address() const { return host() + ":" + std::to_string(port_); }
 
 std::vector<std::string> RedisServer::Argv() const {
-  std::vector<std::string> argv = {options_.binary, "--bind", "127.0.0.1", "--port",
-                                   std::to_string(port_), "--dir", dir_, "--save", "",
-                                   "--appendonly", "no", "--protected-mode", "no",
-                                   "--daemonize", "no", "--logfile", dir_ + "/redis.log"};
+  std::vector<std::string> argv = {options_.binary,
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--dir",
+                                   dir_,
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--protected-mode",
+                                   "no",
+                                   "--daemonize",
+                                   "no",
+                                   "--logfile",
+                                   dir_ + "/redis.log"};
   if (!options_.password.empty()) {
-    argv.insert(argv.end(), {"--requirepass", options_.password, "--masterauth", options_.password});
+    argv.insert(argv.end(),
+                {"--requirepass", options_.password, "--masterauth", options_.password});
   }
   if (options_.cluster) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.cluster_node_timeout);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.cluster_node_timeout);
     argv.insert(argv.end(), {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                              "--cluster-node-timeout", std::to_string(ms.count())});
   }
@@ -132,8 +152,8 @@ Status RedisServer::Launch() {
     }
     if (SystemClock::Default().Now() >= until) {
       Stop();
-      return Unavailable("redis-server on port " + std::to_string(port_) + " not ready: " +
-                         Tail(dir_ + "/redis.log"));
+      return Unavailable("redis-server on port " + std::to_string(port_) +
+                         " not ready: " + Tail(dir_ + "/redis.log"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

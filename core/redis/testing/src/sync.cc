@@ -30,9 +30,8 @@ StatusOr<Reply> EvalShaSync(Executor& executor, std::shared_ptr<Script> script,
                             const std::vector<std::string>& args, const CallOptions& options) {
   std::vector<std::string_view> k(keys.begin(), keys.end());
   std::vector<std::string_view> a(args.begin(), args.end());
-  return Wait([&](Callback cb) {
-    EvalSha(executor, std::move(script), k, a, options, std::move(cb));
-  });
+  return Wait(
+      [&](Callback cb) { EvalSha(executor, std::move(script), k, a, options, std::move(cb)); });
 }
 
 }  // namespace keel::redis::testing

@@ -65,8 +65,8 @@ struct ClientOptions {
   std::string password;  // empty: no AUTH
   int db = 0;            // SELECT db after connecting when not 0
   Duration connect_timeout = std::chrono::milliseconds(500);  // TCP connect + AUTH/SELECT
-  Duration command_timeout = std::chrono::seconds(1);  // > 0; the rate limiter uses 5ms
-  std::size_t pool_size = 2;                            // connections, >= 1
+  Duration command_timeout = std::chrono::seconds(1);         // > 0; the rate limiter uses 5ms
+  std::size_t pool_size = 2;                                  // connections, >= 1
   Duration reconnect_backoff_min = std::chrono::milliseconds(20);
   Duration reconnect_backoff_max = std::chrono::milliseconds(500);
 };
@@ -81,8 +81,7 @@ class Node;
 class Client final : public Executor {
  public:
   static StatusOr<std::unique_ptr<Client>> Create(boost::asio::io_context& io,
-                                                  ClientOptions options,
-                                                  obs::Registry& registry);
+                                                  ClientOptions options, obs::Registry& registry);
   ~Client() override;
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

@@ -45,12 +45,12 @@ struct CallOptions {
 
 // Why a call failed without a reply.
 enum class ErrorKind {
-  kNone,         // OK
-  kTimeout,      // no reply within the timeout; a late reply is discarded
-  kConnection,   // connection lost with the command in flight, or no connection up
-  kProtocol,     // the server sent bytes that are not RESP
-  kRedirects,    // cluster: more MOVED/ASK redirects than max_redirects
-  kInvalid,      // empty command, bad options
+  kNone,        // OK
+  kTimeout,     // no reply within the timeout; a late reply is discarded
+  kConnection,  // connection lost with the command in flight, or no connection up
+  kProtocol,    // the server sent bytes that are not RESP
+  kRedirects,   // cluster: more MOVED/ASK redirects than max_redirects
+  kInvalid,     // empty command, bad options
 };
 ErrorKind ErrorKindOf(const Status& status);
 

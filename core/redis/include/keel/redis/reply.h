@@ -24,8 +24,8 @@ enum class ReplyType { kNil, kInteger, kString, kStatus, kError, kArray };
 
 struct Reply {
   ReplyType type = ReplyType::kNil;
-  std::int64_t integer = 0;    // kInteger
-  std::string str;             // kString (binary-safe), kStatus ("OK"), kError ("ERR ...")
+  std::int64_t integer = 0;     // kInteger
+  std::string str;              // kString (binary-safe), kStatus ("OK"), kError ("ERR ...")
   std::vector<Reply> elements;  // kArray
 
   static Reply Nil() { return Reply{}; }

@@ -40,8 +40,8 @@ struct ClusterNode {
   std::string id;
   std::string address;  // "127.0.0.1:port"
   bool primary = false;
-  bool failed = false;  // flagged fail (or pfail)
-  std::string primary_id;  // replicas: the primary they follow
+  bool failed = false;                     // flagged fail (or pfail)
+  std::string primary_id;                  // replicas: the primary they follow
   std::vector<std::pair<int, int>> slots;  // inclusive ranges
 };
 

@@ -31,8 +31,8 @@ namespace keel::redis::testing {
 
 struct RedisServerOptions {
   std::string binary = "/usr/bin/redis-server";
-  std::string password;                 // --requirepass when set
-  bool cluster = false;                 // --cluster-enabled yes (port + 10000 is kept free too)
+  std::string password;  // --requirepass when set
+  bool cluster = false;  // --cluster-enabled yes (port + 10000 is kept free too)
   Duration cluster_node_timeout = std::chrono::milliseconds(1000);
   std::vector<std::string> extra_args;  // e.g. {"--maxmemory", "10mb"}
   Duration start_timeout = std::chrono::seconds(10);

@@ -24,7 +24,6 @@ StatusOr<Reply> ExecSync(Executor& executor, const std::vector<std::string>& arg
                          const CallOptions& options = {});
 StatusOr<Reply> EvalShaSync(Executor& executor, std::shared_ptr<Script> script,
                             const std::vector<std::string>& keys,
-                            const std::vector<std::string>& args,
-                            const CallOptions& options = {});
+                            const std::vector<std::string>& args, const CallOptions& options = {});
 
 }  // namespace keel::redis::testing
