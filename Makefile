@@ -11,13 +11,14 @@ FUZZ_SECONDS ?= 60
 
 all: build
 
+T = @bash scripts/timed.sh
+
 deps:
-	@bash scripts/install-deps.sh
-	@bash scripts/install-npm.sh
+	$(T) deps bash -c 'bash scripts/install-deps.sh && bash scripts/install-npm.sh'
 
 build: deps
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS)
+	$(T) build cmake --build --preset release -j $(JOBS)
 
 demo: build
 	@bash scripts/demo.sh
@@ -27,29 +28,30 @@ demo: build
 test: deps test-release test-asan test-tsan test-fuzz
 
 test-release: build
-	cd build && ctest $(CTEST_FLAGS) -j 2
+	$(T) test-release ctest --test-dir build $(CTEST_FLAGS) -j 2
 
 test-asan: deps
 	@cmake --preset asan >/dev/null
-	@cmake --build --preset asan -j $(JOBS)
-	cd build-asan && ctest $(CTEST_FLAGS)
+	$(T) build-asan cmake --build --preset asan -j $(JOBS)
+	$(T) test-asan ctest --test-dir build-asan $(CTEST_FLAGS)
 
 test-fuzz: deps
 	@cmake --preset fuzz >/dev/null
-	@cmake --build --preset fuzz -j $(JOBS)
-	cd build-fuzz && ctest $(CTEST_FLAGS) -L fuzz
+	$(T) build-fuzz cmake --build --preset fuzz -j $(JOBS)
+	$(T) test-fuzz ctest --test-dir build-fuzz $(CTEST_FLAGS) -L fuzz
 
 tsan: test-tsan
 test-tsan: deps
 	@cmake --preset tsan >/dev/null
-	@cmake --build --preset tsan -j $(JOBS)
-	cd build-tsan && ctest $(CTEST_FLAGS)
+	$(T) build-tsan cmake --build --preset tsan -j $(JOBS)
+	$(T) test-tsan ctest --test-dir build-tsan $(CTEST_FLAGS)
 
 bench: build
 	bash bench/http_baseline.sh
 	bash bench/load_vs_wrk.sh
 	bash bench/chaos_overhead.sh
 	bash bench/ratelimit_http.sh
+	bash bench/ratelimit_limit_req.sh
 	bash bench/ratelimit_grpc.sh
 	bash bench/ratelimit_cpu.sh
 

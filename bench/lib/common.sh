@@ -59,7 +59,7 @@ CONF
 }
 
 wait_http() {
-  for _ in $(seq 50); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 50); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
   echo "bench: $1 did not answer" >&2
   exit 1
 }

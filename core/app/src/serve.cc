@@ -9,6 +9,7 @@
 #include "keel/obs/log.h"
 #include "keel/obs/metrics.h"
 #include "keel/obs/process_metrics.h"
+#include "keel/resilience/admission_config.h"
 #include "keel/trace/tracer.h"
 #include "keel/trace/tracing_config.h"
 
@@ -39,6 +40,7 @@ void AddCommonKeys(config::Schema& schema) {
             {"debug", "info", "warn", "error"}})
       .Add({"log.access", Type::kBool, "false", "one JSON log line per request"});
   trace::AddTracingKeys(schema);
+  resilience::AddAdmissionKeys(schema, "http.admission");
 }
 
 namespace {
@@ -119,6 +121,18 @@ int Serve(const ServiceDef& service, const ServeFlags& flags) {
   RaiseFdLimit();
 
   obs::Registry& registry = obs::DefaultRegistry();
+  // Checked before the service starts; outlives the server, which points to it.
+  std::unique_ptr<resilience::LoadShedder> admission;
+  if (auto a = resilience::AdmissionOptionsFromConfig(*cfg, "http.admission"); a.enabled) {
+    a.shedder.name = "http";
+    auto shedder = resilience::LoadShedder::Create(a.shedder, SystemClock::Default(), registry);
+    if (!shedder.ok()) {
+      std::fprintf(stderr, "keel: error: http.admission: %s\n",
+                   shedder.status().message().c_str());
+      return 2;
+    }
+    admission = std::move(*shedder);
+  }
   // Before the service builds its routes: its clients start their spans here.
   auto tracer = trace::TracerFromConfig(*cfg, service.name, registry);
   if (!tracer.ok()) {
@@ -151,6 +165,7 @@ int Serve(const ServiceDef& service, const ServeFlags& flags) {
   obs::RegisterProcessMetrics(registry);
   net::HttpServerOptions options = HttpOptionsFromConfig(*cfg);
   options.tracer = g_tracer;
+  options.admission = admission.get();
   auto server = net::HttpServer::Create(options, std::move(router), registry);
   if (!server.ok()) {
     obs::Log(obs::LogLevel::kError, "cannot start", {{"service", service.name},

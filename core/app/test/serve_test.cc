@@ -269,6 +269,30 @@ TEST_F(ServeConfigTest, ServeExitsWithTwoOnInvalidConfig) {
   EXPECT_FALSE(built);
 }
 
+TEST_F(ServeConfigTest, ServeExitsWithTwoOnInconsistentAdmissionLimits) {
+  bool built = false;
+  service_.build = [&built](const config::Config&, net::Router&) {
+    built = true;
+    return Status::Ok();
+  };
+  // Each value is valid alone; together min > initial.
+  EXPECT_EQ(Serve(service_, {.sets = {"http.admission.limit=aimd", "http.admission.min_limit=50"}}),
+            2);
+  EXPECT_FALSE(built);
+}
+
+TEST_F(ServeConfigTest, AdmissionIsOffByDefaultAndSettable) {
+  auto cfg = LoadServiceConfig(service_, {});
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  EXPECT_EQ(cfg->GetString("http.admission.limit"), "off");
+  cfg = LoadServiceConfig(service_, {.sets = {"http.admission.limit=gradient"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  EXPECT_EQ(cfg->GetString("http.admission.limit"), "gradient");
+  auto bad = LoadServiceConfig(service_, {.sets = {"http.admission.limit=lots"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("http.admission.limit"), std::string::npos);
+}
+
 TEST(AddCommonKeysTest, DeclaresTheSharedHttpLogAndTracingKeys) {
   config::Schema schema;
   AddCommonKeys(schema);
@@ -277,7 +301,11 @@ TEST(AddCommonKeysTest, DeclaresTheSharedHttpLogAndTracingKeys) {
                         "http.shutdown_timeout", "http.max_connections", "log.level",
                         "log.access",         "tracing.otlp_endpoint", "tracing.sample_ratio",
                         "tracing.slow_threshold", "tracing.service_name", "tracing.max_queue",
-                        "tracing.batch_size", "tracing.batch_delay"};
+                        "tracing.batch_size", "tracing.batch_delay",
+                        "http.admission.limit", "http.admission.fixed_limit",
+                        "http.admission.initial_limit", "http.admission.min_limit",
+                        "http.admission.max_limit", "http.admission.share.low",
+                        "http.admission.share.normal", "http.admission.timeout"};
   for (const char* key : keys) EXPECT_NE(schema.Find(key), nullptr) << key;
   EXPECT_EQ(schema.keys().size(), std::size(keys));
   const config::KeySpec* level = schema.Find("log.level");

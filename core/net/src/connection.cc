@@ -1,13 +1,13 @@
 #include "connection.h"
 
-#include "keel/trace/tracer.h"
-
 #include <boost/asio/write.hpp>
 #include <charconv>
 #include <cstring>
 #include <exception>
 
 #include "keel/obs/log.h"
+#include "keel/resilience/load_shedder.h"
+#include "keel/trace/tracer.h"
 #include "worker.h"
 
 namespace keel::net {
@@ -228,7 +228,9 @@ void Connection::Dispatch() {
   }
   // Log lines written while the handler runs carry the request's trace id.
   obs::ScopedTraceContext log_context(request_.trace);
-  if (match.route != nullptr && match.route->async_handler) {
+  if (match.route != nullptr && !Admit()) {
+    // response_ holds the 503.
+  } else if (match.route != nullptr && match.route->async_handler) {
     StartAsync(*match.route);
     if (awaiting_) return;
   } else if (match.route != nullptr) {
@@ -250,6 +252,33 @@ void Connection::Dispatch() {
     response_.SetError(404, "no route for this path");
   }
   Finish();
+}
+
+bool Connection::Admit() {
+  const ServerShared& shared = worker_.shared();
+  resilience::LoadShedder* shedder = shared.options.admission;
+  if (shedder == nullptr || shared.admission_exempt[static_cast<std::size_t>(route_)]) return true;
+  admitted_ = shedder->TryAdmit(
+      resilience::ParsePriority(request_.header(resilience::kPriorityHeader)));
+  if (admitted_) return true;
+  response_.SetError(503, "overloaded: shed by admission control");
+  response_.add_header("Retry-After",
+                       std::to_string(resilience::RetryAfterSeconds(shedder->RetryAfter())));
+  return false;
+}
+
+void Connection::CompleteAdmission() {
+  const int status = response_.status();
+  if (status == 503 || status == 504) {
+    admitted_->OnDropped();
+  } else if (status >= 400 && status < 500) {
+    // Bad requests are answered fast: as samples they would read as a
+    // lower no-load RTT than the service has.
+    admitted_->OnIgnore();
+  } else {
+    admitted_->OnSuccess();
+  }
+  admitted_.reset();
 }
 
 void Connection::StartAsync(const Router::Route& route) {
@@ -303,6 +332,7 @@ void Connection::Finish() {
   const Request& req = request_;
   bool close = !req.keep_alive || response_.close() || draining_ || peer_eof_ ||
                shared.draining.load(std::memory_order_relaxed);
+  if (admitted_) CompleteAdmission();
   Serialize(req, close);
   if (close) close_after_write_ = true;
 

@@ -15,6 +15,7 @@
 #include "keel/net/http_message.h"
 #include "keel/net/http_parser.h"
 #include "keel/net/router.h"
+#include "keel/resilience/adaptive_limiter.h"
 #include "keel/trace/span.h"
 
 namespace keel::net {
@@ -63,6 +64,10 @@ class Connection {
   // Completes span_ with the request's attributes and hands it to the tracer.
   void EndSpan();
   void StartAsync(const Router::Route& route);
+  // False (and the 503 in response_) when admission control sheds the request.
+  bool Admit();
+  // Completes admitted_ with the outcome the response's status implies.
+  void CompleteAdmission();
   // Serializes the response to request_ and records metrics and the log.
   void Finish();
   // Moves past the answered message to the next one.
@@ -89,6 +94,8 @@ class Connection {
   std::size_t written_ = 0;
   Request request_;
   std::optional<trace::Span> span_;  // the request's server span, when tracing
+  // The admission token of the request being handled, when admission is on.
+  std::optional<resilience::AdaptiveLimiter::Token> admitted_;
   Response response_;
   Clock::time_point start_;
   int route_ = 0;

@@ -92,6 +92,13 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions optio
   impl->shared.router = std::move(router);
   impl->shared.stats = ServerStats::Register(registry);
   AddStandardRoutes(impl->shared.router, impl.get(), registry);
+  // Probes and scrapes must answer when the service sheds: they are how the
+  // operator sees it is overloaded.
+  for (const auto& r : impl->shared.router.routes()) {
+    impl->shared.admission_exempt.push_back(
+        r.method == Method::kGet &&
+        (r.pattern == "/healthz" || r.pattern == "/readyz" || r.pattern == "/metrics"));
+  }
 
   // The first listener picks the port (maybe 0 -> ephemeral); the others
   // join it through SO_REUSEPORT.

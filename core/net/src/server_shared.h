@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "keel/net/http_server.h"
 #include "keel/obs/metrics.h"
@@ -49,6 +50,8 @@ struct ServerShared {
   HttpServerOptions options;
   Router router;
   ServerStats stats;
+  // Indexed by route: true for the routes admission control never sheds.
+  std::vector<bool> admission_exempt;
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> connections{0};
 };

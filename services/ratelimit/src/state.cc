@@ -1,5 +1,7 @@
 #include "keel/ratelimit/state.h"
 
+#include <algorithm>
+
 #include "keel/ratelimit/concurrency.h"
 #include "keel/ratelimit/fixed_window.h"
 #include "keel/ratelimit/gcra.h"
@@ -22,6 +24,24 @@ Decision ApplyHits(const Limit& limit, State* state, std::int64_t hits, std::int
       return ConcurrencyApply(limit, state, hits, now_ns);
   }
   return Decision{};  // unreachable: Limit::Create validates the algorithm
+}
+
+Decision CombineDecisions(std::span<const Decision> per_limit) {
+  bool all_ok = true;
+  for (const Decision& d : per_limit) all_ok = all_ok && d.ok();
+  std::size_t pick = 0;
+  for (std::size_t i = 0; i < per_limit.size(); ++i) {
+    const Decision& d = per_limit[i];
+    const Decision& best = per_limit[pick];
+    if (all_ok ? d.remaining < best.remaining : (!d.ok() && best.ok())) pick = i;
+  }
+  Decision result = per_limit[pick];
+  if (!all_ok) {
+    for (const Decision& d : per_limit) {
+      if (!d.ok()) result.retry_after = std::max(result.retry_after, d.retry_after);
+    }
+  }
+  return result;
 }
 
 }  // namespace keel::ratelimit

@@ -166,21 +166,8 @@ Decision Store::ApplyAll(std::uint64_t key_hash, std::span<const Limit> limits, 
   }
   for (std::size_t i = locked_count; i > 0; --i) shards_[locked[i - 1]].mu().unlock();
 
-  std::size_t pick = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    if (i < per_limit.size()) per_limit[i] = decisions[i];
-    const Decision& d = decisions[i];
-    const Decision& best = decisions[pick];
-    if (all_ok ? d.remaining < best.remaining : (!d.ok() && best.ok())) pick = i;
-  }
-  Decision result = decisions[pick];
-  if (!all_ok) {
-    for (std::size_t i = 0; i < count; ++i) {
-      if (!decisions[i].ok())
-        result.retry_after = std::max(result.retry_after, decisions[i].retry_after);
-    }
-  }
-  return result;
+  for (std::size_t i = 0; i < per_limit.size() && i < count; ++i) per_limit[i] = decisions[i];
+  return CombineDecisions(std::span<const Decision>(decisions.data(), count));
 }
 
 std::size_t Store::Sweep(Clock::time_point now, std::size_t slots_per_shard) {

@@ -37,6 +37,9 @@
 namespace keel::trace {
 class Tracer;
 }  // namespace keel::trace
+namespace keel::resilience {
+class LoadShedder;
+}  // namespace keel::resilience
 
 namespace keel::net {
 
@@ -55,6 +58,15 @@ struct HttpServerOptions {
   // the handler's log lines. Null: no spans; traceparent is still continued.
   // Not owned; must outlive the server.
   trace::Tracer* tracer = nullptr;
+  // Server-side admission control: every request to a route other than
+  // GET /healthz, /readyz and /metrics takes a token of its priority
+  // (`x-keel-priority`: critical|normal|low) before its handler runs; one the
+  // shedder rejects is answered 503 + `Retry-After` without running it. The
+  // token is completed when the response is ready: 503/504 as a drop (an
+  // overload signal for the adaptive limit), other 4xx as no sample, every
+  // other status as a success with the time since dispatch as its RTT.
+  // Null: no admission control. Not owned; must outlive the server.
+  resilience::LoadShedder* admission = nullptr;
 };
 
 class HttpServer {

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 
 namespace keel::ratelimit {
 
@@ -37,5 +38,11 @@ struct Decision {
 
   bool ok() const { return code == Code::kOk; }
 };
+
+// The decision of several limits applied together (Store::ApplyAll): when any
+// denies, the first denying one's with retry_after the largest among the
+// denying; otherwise the one with the least remaining (the first on ties).
+// REQUIRES: !per_limit.empty().
+Decision CombineDecisions(std::span<const Decision> per_limit);
 
 }  // namespace keel::ratelimit
