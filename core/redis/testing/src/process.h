@@ -1,0 +1,35 @@
+// Child processes, ports and temp dirs for the Redis fixtures (internal).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "keel/base/status.h"
+#include "keel/base/units.h"
+
+namespace keel::redis::testing {
+
+// Starts argv[0] (a path) with stdin from /dev/null and stdout/stderr
+// appended to `log_path`. The child dies with the thread that started it
+// (PR_SET_PDEATHSIG), so a crashed test leaves no server behind.
+StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log_path);
+// True once `pid` has exited (reaped); *status gets its wait status.
+bool Reaped(pid_t pid, int* status = nullptr);
+// Sends `sig`, then waits up to `grace` for the exit, then SIGKILLs and waits.
+void Terminate(pid_t pid, int sig, Duration grace);
+// Runs argv to completion (killed after `timeout`); its exit code, or -1.
+StatusOr<int> Run(const std::vector<std::string>& argv, const std::string& log_path,
+                  Duration timeout);
+
+// A loopback TCP port free right now (bound to 0 and released). With
+// `bus_too`, port + 10000 (Redis Cluster's bus) is free as well.
+StatusOr<std::uint16_t> FreePort(bool bus_too);
+// A new directory under $TMPDIR (or /tmp).
+StatusOr<std::string> MakeTempDir(const std::string& prefix);
+// The last `bytes` of a file, for error messages.
+std::string Tail(const std::string& path, std::size_t bytes = 2000);
+
+}  // namespace keel::redis::testing
