@@ -158,6 +158,14 @@ StatusOr<std::unique_ptr<Limiter>> Limiter::Create(std::shared_ptr<const RuleCon
                                                    obs::Registry& registry) {
   auto store = Store::Create(options.store);
   if (!store.ok()) return store.status();
+  return Create(std::move(config), options, std::move(*store), clock, registry);
+}
+
+StatusOr<std::unique_ptr<Limiter>> Limiter::Create(std::shared_ptr<const RuleConfig> config,
+                                                   const LimiterOptions& options, std::unique_ptr<Store> owned,
+                                                   const Clock& clock, obs::Registry& registry) {
+  if (!owned) return InvalidArgument("limiter: no store");
+  std::unique_ptr<Store>* store = &owned;
   auto impl = std::make_unique<Impl>(clock);
   impl->seed = options.hash_seed != 0 ? options.hash_seed : std::random_device{}() * 0x9E3779B97F4A7C15ull + 1;
 #define KEEL_FIELD(name, help)                                                                      \

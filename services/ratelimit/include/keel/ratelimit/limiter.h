@@ -83,6 +83,11 @@ class Limiter final : public Decider {
   static StatusOr<std::unique_ptr<Limiter>> Create(std::shared_ptr<const RuleConfig> config,
                                                    const LimiterOptions& options, const Clock& clock,
                                                    obs::Registry& registry);
+  // As above, with a store the caller created (e.g. one a RemoteStore
+  // already uses for its local fail mode); options.store is then unused.
+  static StatusOr<std::unique_ptr<Limiter>> Create(std::shared_ptr<const RuleConfig> config,
+                                                   const LimiterOptions& options, std::unique_ptr<Store> store,
+                                                   const Clock& clock, obs::Registry& registry);
   ~Limiter() override;
 
   // With a remote store, waits for its answer (bounded by its timeout).
