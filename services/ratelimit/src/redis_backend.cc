@@ -62,7 +62,7 @@ struct RedisBackend::Loop {
 StatusOr<std::unique_ptr<RedisBackend>> RedisBackend::Create(const config::Config& cfg, Store& local,
                                                              obs::Registry& registry) {
   const std::string url_text = cfg.GetString("redis.url");
-  if (url_text.empty()) return std::unique_ptr<RedisBackend>();
+  if (url_text.empty() || url_text == "memory") return std::unique_ptr<RedisBackend>();
   auto url = redis::ParseRedisUrl(url_text);
   if (!url.ok()) return InvalidArgument("redis.url: " + url.status().message());
   const std::string password = cfg.GetString("redis.password").empty() ? url->password

@@ -4,7 +4,7 @@
 //
 //   config keys (declared by AddRedisStoreKeys):
 //     redis.url                 redis://[[user]:password@]HOST:PORT[/db] or
-//                               redis-cluster://H1:P1,H2:P2,...; empty: embedded store
+//                               redis-cluster://H1:P1,H2:P2,...; empty or `memory`: embedded store
 //     redis.password            AUTH password (overrides the URL's)
 //     redis.timeout             per decision (default 5ms), then the fail mode
 //     redis.pool_size           connections per server (default 2)
@@ -36,7 +36,7 @@ void AddRedisStoreKeys(config::Schema& schema);
 
 class RedisBackend {
  public:
-  // Null (and OK) when redis.url is empty. InvalidArgument for a bad URL or
+  // Null (and OK) when redis.url is empty or "memory". InvalidArgument for a bad URL or
   // option; the connections are made in the background (a Redis that is down
   // at start is the fail mode's business, not a startup error).
   static StatusOr<std::unique_ptr<RedisBackend>> Create(const config::Config& cfg, Store& local,
