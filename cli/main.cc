@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
   serve->add_option("--grpc", flags.grpc, "gRPC listen address HOST:PORT, for services that serve gRPC (grpc.listen)");
   serve->add_option("--admin-token-file", flags.admin_token_file,
                     "file holding the admin API's bearer token (admin.token_file)");
+  serve->add_option("--store", flags.store,
+                    "shared state: redis://HOST:PORT or redis-cluster://H1:P1,H2:P2 (redis.url); "
+                    "default: in process");
   serve->add_option("--set", flags.sets, "override any config key: --set http.idle_timeout=30s");
 
 

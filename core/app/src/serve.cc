@@ -69,6 +69,7 @@ StatusOr<config::Config> LoadServiceConfig(const ServiceDef& service, const Serv
   add("log.access", flags.access_log, "--access-log");
   add("grpc.listen", flags.grpc, "--grpc");
   add("admin.token_file", flags.admin_token_file, "--admin-token-file");
+  add("redis.url", flags.store, "--store");
   options.foreign_keys = service.foreign_keys;
   for (const auto& kv : flags.sets) {
     auto eq = kv.find('=');

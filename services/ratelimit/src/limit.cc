@@ -1,6 +1,8 @@
 #include "keel/ratelimit/limit.h"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <string>
 
 #include "int128.h"
@@ -103,12 +105,29 @@ StatusOr<Limit> Limit::Create(const LimitSpec& spec) {
     }
   }
 
-  std::uint64_t h = Mix(0, static_cast<std::uint64_t>(limit.algorithm_));
-  h = Mix(h, limit.requests_per_unit_);
-  h = Mix(h, static_cast<std::uint64_t>(limit.period_ns_));
-  h = Mix(h, limit.capacity_);
-  limit.fingerprint_ = h;
+  limit.Fingerprint();
   return limit;
+}
+
+void Limit::Fingerprint() {
+  std::uint64_t h = Mix(0, static_cast<std::uint64_t>(algorithm_));
+  h = Mix(h, requests_per_unit_);
+  h = Mix(h, static_cast<std::uint64_t>(period_ns_));
+  h = Mix(h, capacity_);
+  fingerprint_ = h;
+}
+
+Limit Limit::Scaled(double share) const {
+  auto scale = [share](std::uint32_t v) {
+    return static_cast<std::uint32_t>(std::max<double>(1, std::round(v * share)));
+  };
+  if (!(share > 0) || share >= 1) return *this;
+  Limit out = *this;
+  out.requests_per_unit_ = scale(requests_per_unit_);
+  out.capacity_ = scale(capacity_);
+  if (algorithm_ == Algorithm::kGcra) out.emission_interval_ns_ = period_ns_ / out.requests_per_unit_;
+  out.Fingerprint();
+  return out;
 }
 
 }  // namespace keel::ratelimit

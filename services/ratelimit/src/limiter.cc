@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <functional>
+#include <future>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -95,6 +97,7 @@ void CollectRules(const RuleConfig::Node& node, std::vector<const Rule*>* out) {
 
 struct Limiter::Impl {
   const Clock& clock;
+  RemoteStore* remote = nullptr;
   std::uint64_t seed = 0;
   std::size_t max_overrides = 0;
   Families families;
@@ -155,6 +158,14 @@ StatusOr<std::unique_ptr<Limiter>> Limiter::Create(std::shared_ptr<const RuleCon
                                                    obs::Registry& registry) {
   auto store = Store::Create(options.store);
   if (!store.ok()) return store.status();
+  return Create(std::move(config), options, std::move(*store), clock, registry);
+}
+
+StatusOr<std::unique_ptr<Limiter>> Limiter::Create(std::shared_ptr<const RuleConfig> config,
+                                                   const LimiterOptions& options, std::unique_ptr<Store> owned,
+                                                   const Clock& clock, obs::Registry& registry) {
+  if (!owned) return InvalidArgument("limiter: no store");
+  std::unique_ptr<Store>* store = &owned;
   auto impl = std::make_unique<Impl>(clock);
   impl->seed = options.hash_seed != 0 ? options.hash_seed : std::random_device{}() * 0x9E3779B97F4A7C15ull + 1;
 #define KEEL_FIELD(name, help)                                                                      \
@@ -167,6 +178,7 @@ StatusOr<std::unique_ptr<Limiter>> Limiter::Create(std::shared_ptr<const RuleCon
                             DecisionBuckets())
           .Get({});
   impl->max_overrides = options.max_overrides;
+  impl->remote = options.remote;
   auto stats = impl->BuildStats(*config);
   impl->Publish(std::move(config), std::move(stats), std::make_shared<OverrideTable>());
   Impl* raw_impl = impl.get();
@@ -199,23 +211,144 @@ const Clock& Limiter::clock() const { return impl_->clock; }
 
 std::shared_ptr<const RuleConfig> Limiter::config() const { return impl_->snapshot.load()->config; }
 
-Status Limiter::Decide(const RateLimitInput& input, RateLimitOutput* output) {
+namespace {
+
+enum class CallKind { kRequestOverride, kAdminOverride, kRule };
+
+// One descriptor's trip to the store, and what its answer updates.
+struct StoreCall {
+  std::size_t index = 0;  // the descriptor's
+  CallKind kind = CallKind::kRule;
+  const Rule* rule = nullptr;  // kRule, kAdminOverride
+  RuleStats stats;
+  std::uint64_t key = 0;
+  std::int64_t hits = 0;
+  std::uint64_t hits_u = 0;
+  // The limits: `own` (a request's override), else limits/specs (the rule's
+  // or the admin override's), else the plan's kept storage at kept_offset.
+  std::optional<Limit> own;
+  const Limit* limits = nullptr;
+  const LimitRule* const* specs = nullptr;
+  std::size_t kept_offset = 0;
+  std::size_t n = 0;
+};
+
+// A decision between reading the snapshot and answering: the store calls
+// it needs. The synchronous path reuses one per thread (no allocation).
+struct Plan {
+  std::shared_ptr<const Snapshot> snap;
+  Clock::time_point now;
+  const RateLimitInput* input = nullptr;
+  RateLimitOutput* output = nullptr;
+  std::vector<StoreCall> calls;
+  std::vector<Limit> kept;  // rules' limits minus replaced ones (rare)
+  std::vector<const LimitRule*> kept_specs;
+
+  void Reset() {
+    calls.clear();
+    kept.clear();
+    kept_specs.clear();
+  }
+  std::span<const Limit> Limits(const StoreCall& c) const {
+    if (c.own) return {&*c.own, 1};
+    if (c.limits != nullptr) return {c.limits, c.n};
+    return {kept.data() + c.kept_offset, c.n};
+  }
+  std::span<const LimitRule* const> Specs(const StoreCall& c) const {
+    if (c.specs != nullptr) return {c.specs, c.n};
+    if (c.kind != CallKind::kRule || c.own) return {};
+    return {kept_specs.data() + c.kept_offset, c.n};
+  }
+  FailMode ModeOf(const StoreCall& c) const {
+    return c.rule && c.rule->fail_mode ? *c.rule->fail_mode : snap->config->fail_mode();
+  }
+};
+
+// The asynchronous path's plan: shared by the store calls in flight.
+struct AsyncPlan : Plan {
+  std::mutex mu;  // serializes the completions' writes to *output
+  std::atomic<std::size_t> pending{0};
+  std::function<void(Status)> done;
+};
+
+void Tally(const Rule& rule, const RuleStats& stats, std::uint64_t hits_u, bool over, DescriptorOutput& out,
+           RateLimitOutput* output) {
+  if (over) {
+    stats.over_limit->Inc(hits_u);
+    if (rule.shadow_mode) {
+      stats.shadow_mode->Inc(hits_u);
+    } else {
+      out.code = ResponseCode::kOverLimit;
+      output->overall_code = ResponseCode::kOverLimit;
+    }
+  } else {
+    stats.within_limit->Inc(hits_u);
+  }
+}
+
+// Writes a store call's answer into its descriptor's output and counters.
+void Complete(const Plan& plan, const StoreCall& c, std::span<const Decision> per_limit) {
+  DescriptorOutput& out = plan.output->statuses[c.index];
+  const Decision dec = CombineDecisions(per_limit);
+  if (c.kind == CallKind::kRequestOverride) {
+    out.code = dec.ok() ? ResponseCode::kOk : ResponseCode::kOverLimit;
+    out.limit_remaining = dec.remaining;
+    out.duration_until_reset = dec.reset_after;
+    out.retry_after = dec.retry_after;
+    if (!dec.ok()) plan.output->overall_code = ResponseCode::kOverLimit;
+    return;
+  }
+  const bool over = !dec.ok();
+  if (c.kind == CallKind::kAdminOverride) {
+    out.limit_remaining = dec.remaining;
+    out.duration_until_reset = dec.reset_after;
+    out.retry_after = dec.retry_after;
+    if (!over && dec.limit > 0 && dec.remaining * 5 <= dec.limit) c.stats.near_limit->Inc(c.hits_u);
+  } else {
+    // The limit that decided: the first denying one, else the one with least remaining.
+    std::size_t which = 0;
+    for (std::size_t j = 0; j < per_limit.size(); ++j) {
+      if (over ? !per_limit[j].ok() : per_limit[j].remaining < per_limit[which].remaining) {
+        which = j;
+        if (over) break;
+      }
+    }
+    out.current_limit = plan.Specs(c)[which];
+    out.limit_remaining = dec.remaining;
+    out.duration_until_reset = per_limit[which].reset_after;
+    out.retry_after = dec.retry_after;
+    if (!over && per_limit[which].limit > 0 && per_limit[which].remaining * 5 <= per_limit[which].limit) {
+      c.stats.near_limit->Inc(c.hits_u);
+    }
+  }
+  Tally(*c.rule, c.stats, c.hits_u, over, out, plan.output);
+}
+
+}  // namespace
+
+// Pass 1 (the rule of each descriptor, the limit names replaced) and pass 2
+// up to the store: answers what needs no store, lists the store calls.
+Status Limiter::Prepare(const RateLimitInput& input, RateLimitOutput* output, void* plan_ptr) {
+  Plan& plan = *static_cast<Plan*>(plan_ptr);
   if (input.domain.empty()) return InvalidArgument("rate limit domain must not be empty");
   if (input.descriptors.empty()) return InvalidArgument("rate limit descriptor list must not be empty");
-  // The decision's instant, and the start of its latency (one clock read
-  // fewer per call: the limiter's clock is the system's steady clock in
-  // production; a simulated one in tests observes 0).
-  const Clock::time_point now = impl_->clock.Now();
-  const std::shared_ptr<const Snapshot> snap = impl_->snapshot.load();
-  const RuleConfig& config = *snap->config;
-  output->config = snap->config;
-  output->overall_code = ResponseCode::kOk;
-  output->statuses.resize(input.descriptors.size());
-
-  // Pass 1: the rule of each descriptor, and the limit names replaced.
   if (input.descriptors.size() > kMaxDescriptorsPerCall) {
     return InvalidArgument("at most 64 descriptors per request");
   }
+  // The decision's instant, and the start of its latency (one clock read
+  // fewer per call: the limiter's clock is the system's steady clock in
+  // production; a simulated one in tests observes 0).
+  plan.now = impl_->clock.Now();
+  plan.snap = impl_->snapshot.load();
+  plan.input = &input;
+  plan.output = output;
+  const Snapshot& snap = *plan.snap;
+  const RuleConfig& config = *snap.config;
+  const Clock::time_point now = plan.now;
+  output->config = snap.config;
+  output->overall_code = ResponseCode::kOk;
+  output->statuses.resize(input.descriptors.size());
+
   std::array<const Rule*, kMaxDescriptorsPerCall> rules{};
   for (std::size_t i = 0; i < input.descriptors.size(); ++i) {
     const DescriptorInput& d = input.descriptors[i];
@@ -236,8 +369,11 @@ Status Limiter::Decide(const RateLimitInput& input, RateLimitOutput* output) {
     const DescriptorInput& d = input.descriptors[i];
     DescriptorOutput& out = output->statuses[i];
     out = DescriptorOutput{};
-    const std::int64_t hits = d.hits.value_or(input.hits_addend);
-    const std::uint64_t key = HashDescriptor(input.domain, d.entries, impl_->seed);
+    StoreCall c;
+    c.index = i;
+    c.hits = d.hits.value_or(input.hits_addend);
+    c.hits_u = static_cast<std::uint64_t>(std::max<std::int64_t>(c.hits, 0));
+    c.key = HashDescriptor(input.domain, d.entries, impl_->seed);
 
     if (d.limit) {
       auto limit = Limit::Create({Algorithm::kFixedWindow, d.limit->unit, d.limit->requests_per_unit, {}, {}});
@@ -246,31 +382,27 @@ Status Limiter::Decide(const RateLimitInput& input, RateLimitOutput* output) {
       if (!limit.ok()) {  // requests_per_unit 0: nothing passes
         out.code = ResponseCode::kOverLimit;
         out.duration_until_reset = UnitDuration(d.limit->unit);
+        output->overall_code = ResponseCode::kOverLimit;
       } else {
-        const Decision dec = store_->Apply(key, *limit, hits, now);
-        out.code = dec.ok() ? ResponseCode::kOk : ResponseCode::kOverLimit;
-        out.limit_remaining = dec.remaining;
-        out.duration_until_reset = dec.reset_after;
-        out.retry_after = dec.retry_after;
+        c.kind = CallKind::kRequestOverride;
+        c.own = *limit;
+        c.n = 1;
+        plan.calls.push_back(std::move(c));
       }
-      if (out.code == ResponseCode::kOverLimit) output->overall_code = ResponseCode::kOverLimit;
       continue;
     }
 
     const Rule* rule = rules[i];
     if (!rule) continue;  // no rule: OK, no limit
     const OverrideSlot* ov = nullptr;
-    if (!snap->overrides->empty()) {
-      ov = FindIn(*snap->overrides, key, input.domain, d.entries);
+    if (!snap.overrides->empty()) {
+      ov = FindIn(*snap.overrides, c.key, input.domain, d.entries);
       if (ov && !ov->Live(now)) ov = nullptr;
     }
     if (ov ? ov->spec.unlimited : rule->unlimited) {
       out.limit_remaining = kUnlimitedRemaining;
       continue;
     }
-    // The rule's limits, minus replaced ones (rare: copied then).
-    std::span<const Limit> limits(rule->store_limits);
-    std::span<const LimitRule* const> specs(rule->store_limit_rules);
     const LimitRule* deny_all = nullptr;
     bool any_replaced = false;
     for (const LimitRule& l : ov ? std::span<const LimitRule>() : std::span<const LimitRule>(rule->limits)) {
@@ -280,79 +412,110 @@ Status Limiter::Decide(const RateLimitInput& input, RateLimitOutput* output) {
         deny_all = &l;
       }
     }
-    thread_local std::vector<Limit> kept;
-    thread_local std::vector<const LimitRule*> kept_specs;
-    if (any_replaced) {
-      kept.clear();
-      kept_specs.clear();
-      for (std::size_t j = 0; j < limits.size(); ++j) {
-        if (replaced(*specs[j])) continue;
-        kept.push_back(limits[j]);
-        kept_specs.push_back(specs[j]);
+    c.rule = rule;
+    c.n = rule->store_limits.size();
+    c.limits = rule->store_limits.data();
+    c.specs = rule->store_limit_rules.data();
+    if (any_replaced) {  // the rule's limits minus replaced ones (rare: copied then)
+      c.limits = nullptr;
+      c.specs = nullptr;
+      c.kept_offset = plan.kept.size();
+      for (std::size_t j = 0; j < rule->store_limits.size(); ++j) {
+        if (replaced(*rule->store_limit_rules[j])) continue;
+        plan.kept.push_back(rule->store_limits[j]);
+        plan.kept_specs.push_back(rule->store_limit_rules[j]);
       }
-      limits = kept;
-      specs = kept_specs;
+      c.n = plan.kept.size() - c.kept_offset;
     }
-    const std::size_t n = limits.size();
-    if (!ov && n == 0 && !deny_all) continue;  // every limit replaced
-    const RuleStats stats = impl_->StatsFor(*snap, rule, d.entries);
-    const auto hits_u = static_cast<std::uint64_t>(std::max<std::int64_t>(hits, 0));
-    stats.total_hits->Inc(hits_u);
-    bool over = false;
+    if (!ov && c.n == 0 && !deny_all) continue;  // every limit replaced
+    c.stats = impl_->StatsFor(snap, rule, d.entries);
+    c.stats.total_hits->Inc(c.hits_u);
     if (ov) {
       out.overridden = true;
       out.override_limit = {ov->spec.limit.requests_per_unit, ov->spec.limit.unit};
       if (!ov->limit) {  // requests_per_unit 0
-        over = true;
         out.duration_until_reset = UnitDuration(ov->spec.limit.unit);
-      } else {
-        const Decision dec = store_->Apply(key, *ov->limit, hits, now);
-        over = !dec.ok();
-        out.limit_remaining = dec.remaining;
-        out.duration_until_reset = dec.reset_after;
-        out.retry_after = dec.retry_after;
-        if (!over && dec.limit > 0 && dec.remaining * 5 <= dec.limit) stats.near_limit->Inc(hits_u);
+        Tally(*rule, c.stats, c.hits_u, /*over=*/true, out, output);
+        continue;
       }
+      c.kind = CallKind::kAdminOverride;
+      c.limits = &*ov->limit;  // the snapshot the plan holds keeps it
+      c.specs = nullptr;
+      c.n = 1;
     } else if (deny_all) {
-      over = true;
       out.current_limit = deny_all;
       out.duration_until_reset = UnitDuration(deny_all->spec.unit);
-    } else {
-      std::array<Decision, Store::kMaxLimitsPerCall> per_limit;
-      const Decision dec = store_->ApplyAll(key, limits, hits, now, std::span<Decision>(per_limit.data(), n));
-      // The limit that decided: the first denying one, else the one with least remaining.
-      std::size_t which = 0;
-      for (std::size_t j = 0; j < n; ++j) {
-        if (!dec.ok() ? !per_limit[j].ok() : per_limit[j].remaining < per_limit[which].remaining) {
-          which = j;
-          if (!dec.ok()) break;
-        }
-      }
-      over = !dec.ok();
-      out.current_limit = specs[which];
-      out.limit_remaining = dec.remaining;
-      out.duration_until_reset = per_limit[which].reset_after;
-      out.retry_after = dec.retry_after;
-      if (!over && per_limit[which].limit > 0 &&
-          per_limit[which].remaining * 5 <= per_limit[which].limit) {
-        stats.near_limit->Inc(hits_u);
-      }
+      Tally(*rule, c.stats, c.hits_u, /*over=*/true, out, output);
+      continue;
     }
-    if (over) {
-      stats.over_limit->Inc(hits_u);
-      if (rule->shadow_mode) {
-        stats.shadow_mode->Inc(hits_u);
-      } else {
-        out.code = ResponseCode::kOverLimit;
-        output->overall_code = ResponseCode::kOverLimit;
-      }
-    } else {
-      stats.within_limit->Inc(hits_u);
-    }
+    plan.calls.push_back(std::move(c));
   }
-  impl_->decision_seconds->Observe(std::chrono::duration<double>(impl_->clock.Now() - now).count());
   return Status::Ok();
 }
+
+Status Limiter::Decide(const RateLimitInput& input, RateLimitOutput* output) {
+  if (impl_->remote != nullptr) {
+    std::promise<Status> answered;
+    std::future<Status> status = answered.get_future();
+    DecideAsync(input, output, [&answered](Status s) { answered.set_value(std::move(s)); });
+    return status.get();
+  }
+  thread_local Plan plan;
+  plan.Reset();
+  Status s = Prepare(input, output, &plan);
+  if (s.ok()) {
+    std::array<Decision, Store::kMaxLimitsPerCall> per_limit;
+    for (const StoreCall& c : plan.calls) {
+      const std::span<const Limit> limits = plan.Limits(c);
+      if (limits.size() == 1) {
+        per_limit[0] = store_->Apply(c.key, limits[0], c.hits, plan.now);
+      } else {
+        store_->ApplyAll(c.key, limits, c.hits, plan.now, std::span<Decision>(per_limit.data(), limits.size()));
+      }
+      Complete(plan, c, std::span<const Decision>(per_limit.data(), limits.size()));
+    }
+    impl_->decision_seconds->Observe(std::chrono::duration<double>(impl_->clock.Now() - plan.now).count());
+  }
+  plan.snap.reset();  // the config may be replaced: do not hold it past the call
+  return s;
+}
+
+void Limiter::DecideAsync(const RateLimitInput& input, RateLimitOutput* output,
+                          std::function<void(Status)> done) {
+  if (impl_->remote == nullptr) {
+    done(Decide(input, output));
+    return;
+  }
+  auto plan = std::make_shared<AsyncPlan>();
+  Status s = Prepare(input, output, plan.get());
+  if (!s.ok() || plan->calls.empty()) {
+    if (s.ok()) {
+      impl_->decision_seconds->Observe(std::chrono::duration<double>(impl_->clock.Now() - plan->now).count());
+    }
+    done(std::move(s));
+    return;
+  }
+  plan->done = std::move(done);
+  plan->pending.store(plan->calls.size());
+  Impl* impl = impl_.get();
+  for (std::size_t i = 0; i < plan->calls.size(); ++i) {
+    const StoreCall& c = plan->calls[i];
+    RemoteStore::Call call{input.domain, input.descriptors[c.index].entries, c.key, plan->Limits(c),
+                           c.hits,       plan->now,                          plan->ModeOf(c)};
+    impl->remote->ApplyAll(call, [plan, i, impl](std::span<const Decision> per_limit, bool) {
+      {
+        std::lock_guard<std::mutex> lock(plan->mu);
+        Complete(*plan, plan->calls[i], per_limit);
+      }
+      if (plan->pending.fetch_sub(1) == 1) {
+        impl->decision_seconds->Observe(std::chrono::duration<double>(impl->clock.Now() - plan->now).count());
+        plan->done(Status::Ok());
+      }
+    });
+  }
+}
+
+bool Limiter::remote() const { return impl_->remote != nullptr; }
 
 Status Limiter::Inspect(std::string_view domain, std::span<const DescriptorEntry> entries,
                         RateLimitOutput* output) {
@@ -373,11 +536,22 @@ Status Limiter::Reset(std::string_view domain, std::span<const DescriptorEntry> 
   const Clock::time_point now = impl_->clock.Now();
   // A refund of more than any capacity brings the state back to full.
   constexpr std::int64_t kRefundAll = -static_cast<std::int64_t>(std::numeric_limits<std::int32_t>::max());
+  auto refund = [&](const Limit& limit) {
+    if (impl_->remote == nullptr) {
+      store_->Apply(key, limit, kRefundAll, now);
+      return;
+    }
+    // Redis down: the local share is reset (the fail mode a reset can keep).
+    std::promise<void> refunded;
+    impl_->remote->ApplyAll({domain, entries, key, std::span<const Limit>(&limit, 1), kRefundAll, now, FailMode::kLocal},
+                            [&refunded](std::span<const Decision>, bool) { refunded.set_value(); });
+    refunded.get_future().wait();
+  };
   for (const LimitRule& l : rule->limits) {
-    if (l.limit) store_->Apply(key, *l.limit, kRefundAll, now);
+    if (l.limit) refund(*l.limit);
   }
   if (const OverrideSlot* ov = FindIn(*snap->overrides, key, domain, entries); ov && ov->limit) {
-    store_->Apply(key, *ov->limit, kRefundAll, now);
+    refund(*ov->limit);
   }
   return Status::Ok();
 }

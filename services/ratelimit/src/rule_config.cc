@@ -97,6 +97,15 @@ class Parser {
     return Status::Ok();
   }
 
+  StatusOr<FailMode> ParseFailMode(const YAML::Node& node, const std::string& path) {
+    auto m = Str(node, path);
+    if (!m.ok()) return m.status();
+    if (*m == "open") return FailMode::kOpen;
+    if (*m == "closed") return FailMode::kClosed;
+    if (*m == "local") return FailMode::kLocal;
+    return Fail(path, "must be open, closed or local");
+  }
+
   Status Keys(const YAML::Node& node, const std::string& path, const std::set<std::string>& known) {
     if (!node.IsMap()) return Fail(path, "expected a map");
     if (Status s = Visit(node.size(), path); !s.ok()) return s;
@@ -209,7 +218,8 @@ class Parser {
     for (std::size_t i = 0; i < list.size(); ++i) {
       const YAML::Node d = list[i];
       const std::string p = path + "[" + std::to_string(i) + "]";
-      if (Status s = Keys(d, p, {"key", "value", "rate_limit", "rate_limits", "descriptors", "shadow_mode", "detailed_metric"});
+      if (Status s = Keys(d, p, {"key", "value", "rate_limit", "rate_limits", "descriptors", "shadow_mode", "detailed_metric",
+                                 "fail_mode"});
           !s.ok()) {
         return s;
       }
@@ -269,10 +279,15 @@ class Parser {
           if (!b.ok()) return b.status();
           (std::string(flag) == "shadow_mode" ? rule->shadow_mode : rule->detailed_metric) = *b;
         }
+        if (d["fail_mode"]) {
+          auto mode = ParseFailMode(d["fail_mode"], p + ".fail_mode");
+          if (!mode.ok()) return mode.status();
+          rule->fail_mode = *mode;
+        }
         node.rule = std::move(rule);
         ++*rules;
-      } else if (d["shadow_mode"] || d["detailed_metric"]) {
-        return Fail(p, "shadow_mode and detailed_metric need a rate_limit on the same descriptor");
+      } else if (d["shadow_mode"] || d["detailed_metric"] || d["fail_mode"]) {
+        return Fail(p, "shadow_mode, detailed_metric and fail_mode need a rate_limit on the same descriptor");
       }
       if (d["descriptors"]) {
         if (Status s = Descriptors(d["descriptors"], p + ".descriptors", full_key + ".", &node, rules, depth + 1,
@@ -324,14 +339,10 @@ StatusOr<std::shared_ptr<const RuleConfig>> RuleConfig::Parse(const std::string&
         return s;
       }
       if (doc["fail_mode"]) {
-        auto m = parser.Str(doc["fail_mode"], at("fail_mode"));
-        if (!m.ok()) return m.status();
-        const FailMode mode = *m == "open" ? FailMode::kOpen : *m == "closed" ? FailMode::kClosed : FailMode::kLocal;
-        if (*m != "open" && *m != "closed" && *m != "local") {
-          return parser.Fail(at("fail_mode"), "must be open, closed or local");
-        }
-        if (fail_mode_set && mode != cfg->fail_mode_) return parser.Fail(at("fail_mode"), "conflicts with an earlier document");
-        cfg->fail_mode_ = mode;
+        auto mode = parser.ParseFailMode(doc["fail_mode"], at("fail_mode"));
+        if (!mode.ok()) return mode.status();
+        if (fail_mode_set && *mode != cfg->fail_mode_) return parser.Fail(at("fail_mode"), "conflicts with an earlier document");
+        cfg->fail_mode_ = *mode;
         fail_mode_set = true;
       }
       if (!doc["domain"]) {

@@ -13,6 +13,7 @@
 #include "admin_http.h"
 #include "grpc_server.h"
 #include "http_api.h"
+#include "redis_backend.h"
 #include "keel/obs/log.h"
 #include "keel/ratelimit/limiter.h"
 #include "keel/ratelimit/rule_config.h"
@@ -32,9 +33,12 @@ std::string FileStamp(const std::string& path) {
 
 class Runtime final : public app::Sidecar {
  public:
-  Runtime(std::string rules_path, Duration reload_interval, std::unique_ptr<Limiter> limiter,
-          obs::Registry& registry)
-      : rules_path_(std::move(rules_path)), interval_(reload_interval), limiter_(std::move(limiter)) {
+  Runtime(std::string rules_path, Duration reload_interval, std::unique_ptr<RedisBackend> backend,
+          std::unique_ptr<Limiter> limiter, obs::Registry& registry)
+      : rules_path_(std::move(rules_path)),
+        interval_(reload_interval),
+        backend_(std::move(backend)),
+        limiter_(std::move(limiter)) {
     auto& reloads = registry.AddCounter("keel_ratelimit_config_reloads_total",
                                         "Rule file reloads by result (ok, failed).", {"result"});
     reload_ok_ = reloads.Get({"ok"});
@@ -82,6 +86,9 @@ class Runtime final : public app::Sidecar {
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     if (grpc_) grpc_->Shutdown(std::chrono::seconds(5));
+    // The front ends are stopped (HTTP drained before Stop): no decision is
+    // waiting on Redis any more.
+    if (backend_) backend_->Shutdown();
   }
 
   ~Runtime() override { Stop(); }
@@ -121,6 +128,7 @@ class Runtime final : public app::Sidecar {
 
   const std::string rules_path_;
   const Duration interval_;
+  std::unique_ptr<RedisBackend> backend_;  // null: embedded store; outlives the limiter
   std::unique_ptr<Limiter> limiter_;
   std::shared_ptr<Admin> admin_;
   std::unique_ptr<GrpcServer> grpc_;
@@ -162,6 +170,7 @@ app::ServiceDef RateLimitService() {
         .Add({"ratelimit.metric_rules", Type::kInt, "500", "distinct rule keys in metrics before '_other'", 1, 100000})
         .Add({"ratelimit.max_overrides", Type::kInt, "10000", "live admin overrides (per-descriptor limits)", 0, 1000000})
         .Add({"ratelimit.reload_interval", Type::kDuration, "1s", "how often the rules file is checked", 10, 3600000});
+    AddRedisStoreKeys(schema);
   };
   def.start = [](const config::Config& cfg, const std::string& config_file,
                  net::Router& router) -> StatusOr<std::unique_ptr<app::Sidecar>> {
@@ -175,10 +184,16 @@ app::ServiceDef RateLimitService() {
     opts.store.shards = static_cast<std::size_t>(cfg.GetInt("ratelimit.shards"));
     opts.metric_rules = static_cast<std::size_t>(cfg.GetInt("ratelimit.metric_rules"));
     opts.max_overrides = static_cast<std::size_t>(cfg.GetInt("ratelimit.max_overrides"));
-    auto limiter = Limiter::Create(*rules, opts, SystemClock::Default(), obs::DefaultRegistry());
+    // With Redis, the embedded store holds the local fail mode's state.
+    auto store = Store::Create(opts.store);
+    if (!store.ok()) return store.status();
+    auto backend = RedisBackend::Create(cfg, **store, obs::DefaultRegistry());
+    if (!backend.ok()) return backend.status();
+    if (*backend) opts.remote = &(*backend)->store();
+    auto limiter = Limiter::Create(*rules, opts, std::move(*store), SystemClock::Default(), obs::DefaultRegistry());
     if (!limiter.ok()) return limiter.status();
     auto runtime = std::make_unique<Runtime>(rules_path, cfg.GetDuration("ratelimit.reload_interval"),
-                                             std::move(*limiter), obs::DefaultRegistry());
+                                             std::move(*backend), std::move(*limiter), obs::DefaultRegistry());
     AdminOptions admin_options;
     const std::string token_file = cfg.GetString("admin.token_file");
     if (!token_file.empty()) {

@@ -64,6 +64,7 @@ struct ServeFlags {
   std::string access_log;  // "true" / "false"
   std::string grpc;        // HOST:PORT (grpc.listen), for services that serve gRPC
   std::string admin_token_file;  // admin.token_file, for services with an admin API
+  std::string store;             // redis.url, for services that keep state in Redis
   std::vector<std::string> sets;  // "key=value"
 };
 

@@ -77,8 +77,15 @@ class Limit {
   // rule starts from fresh state.
   std::uint64_t fingerprint() const { return fingerprint_; }
 
+  // This limit with requests_per_unit and capacity multiplied by `share`,
+  // rounded, at least 1: one instance's part of a limit it shares with
+  // others (the Redis store's `local` fail mode). A share outside (0, 1)
+  // returns the limit unchanged.
+  Limit Scaled(double share) const;
+
  private:
   Limit() = default;
+  void Fingerprint();
 
   Algorithm algorithm_ = Algorithm::kFixedWindow;
   std::uint32_t requests_per_unit_ = 0;

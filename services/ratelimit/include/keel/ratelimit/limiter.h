@@ -41,6 +41,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -50,6 +51,7 @@
 #include "keel/base/clock.h"
 #include "keel/base/status.h"
 #include "keel/obs/metrics.h"
+#include "keel/ratelimit/remote_store.h"
 #include "keel/ratelimit/rls_types.h"
 #include "keel/ratelimit/rule_config.h"
 #include "keel/ratelimit/store.h"
@@ -70,6 +72,10 @@ struct LimiterOptions {
   std::size_t max_overrides = 10000;  // live admin overrides
   std::size_t metric_rules = 500;  // distinct rule keys in metrics before "_other"
   std::uint64_t hash_seed = 0;     // 0: a random per-process seed
+  // Where decisions are made: null, the embedded store; else the external
+  // store (which keeps the embedded one for its `local` fail mode). Not
+  // owned; must outlive the limiter.
+  RemoteStore* remote = nullptr;
 };
 
 class Limiter final : public Decider {
@@ -77,9 +83,22 @@ class Limiter final : public Decider {
   static StatusOr<std::unique_ptr<Limiter>> Create(std::shared_ptr<const RuleConfig> config,
                                                    const LimiterOptions& options, const Clock& clock,
                                                    obs::Registry& registry);
+  // As above, with a store the caller created (e.g. one a RemoteStore
+  // already uses for its local fail mode); options.store is then unused.
+  static StatusOr<std::unique_ptr<Limiter>> Create(std::shared_ptr<const RuleConfig> config,
+                                                   const LimiterOptions& options, std::unique_ptr<Store> store,
+                                                   const Clock& clock, obs::Registry& registry);
   ~Limiter() override;
 
+  // With a remote store, waits for its answer (bounded by its timeout).
   Status Decide(const RateLimitInput& input, RateLimitOutput* output) override;
+  // As Decide; `done` runs once, inline with the embedded store, else on the
+  // remote store's thread. `input` (and the views in it) and `output` must
+  // stay valid until then.
+  void DecideAsync(const RateLimitInput& input, RateLimitOutput* output,
+                   std::function<void(Status)> done);
+  // True when decisions go to a remote store.
+  bool remote() const;
 
   void SetConfig(std::shared_ptr<const RuleConfig> config);
   std::shared_ptr<const RuleConfig> config() const;
@@ -112,6 +131,9 @@ class Limiter final : public Decider {
  private:
   struct Impl;
   explicit Limiter(std::unique_ptr<Impl> impl, std::unique_ptr<Store> store);
+  // Reads the snapshot, answers what needs no store and lists the store
+  // calls in *plan (a Plan, limiter.cc's).
+  Status Prepare(const RateLimitInput& input, RateLimitOutput* output, void* plan);
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<Store> store_;
 };

@@ -17,8 +17,9 @@
 //         - {key: user, rate_limit: {unit: minute, requests_per_unit: 100}}
 //
 // Several domains go in one file as YAML documents separated by `---`; a
-// top-level `fail_mode: open|closed|local` (for external stores) may sit in
-// any document; Keel's own sections (http, grpc, admin, ratelimit, log) may
+// top-level `fail_mode: open|closed|local` (for external stores; default
+// open, as envoyproxy/ratelimit) may sit in any document, and a descriptor
+// with a rate limit may set its own; Keel's own sections (http, grpc, admin, ratelimit, log) may
 // share the file and are skipped here. Matching follows envoyproxy/ratelimit exactly: per entry,
 // "key_value" first, then a wildcard value prefix, then the bare key (any
 // value); a limit applies only when the descriptor's last entry lands on a
@@ -66,6 +67,10 @@ struct RuleEntry {
   std::string value;
 };
 
+// When the external store does not answer: allow, deny, or decide with this
+// instance's share of the limit in the embedded store.
+enum class FailMode { kOpen, kClosed, kLocal };
+
 struct Rule {
   std::string full_key;  // "api.path_/login", the metric key
   std::string domain;
@@ -79,9 +84,10 @@ struct Rule {
   bool shadow_mode = false;
   bool detailed_metric = false;
   std::vector<std::string> replaces;  // names of limits this rule replaces
+  // What decides when the external store cannot (Redis down or slow): the
+  // rule's own `fail_mode`, else the file's top-level one.
+  std::optional<FailMode> fail_mode;
 };
-
-enum class FailMode { kOpen, kClosed, kLocal };
 
 class RuleConfig {
  public:

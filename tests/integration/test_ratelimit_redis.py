@@ -1,0 +1,204 @@
+"""`keel serve ratelimit --store redis://...`: several Keel instances sharing
+their limits in a real Redis (Debian's redis-server, started here on
+loopback) and a real Redis Cluster (3 primaries + 3 replicas).
+
+- Accuracy: three instances, each offered a third of 2x every limit for
+  10 s (open loop, keel load), together admit what one limit allows in
+  theory, within 1 % (the bounds of test_ratelimit_accuracy.py), on one Redis
+  and on the cluster.
+- Fail modes: Redis stopped -> `open` allows, `closed` denies, `local`
+  decides with the instance's share, every answer within the timeout (plus
+  HTTP), no 5xx, no crash, a bounded number of log lines; Redis back ->
+  decisions are Redis's again within 2 s.
+- Failover: the cluster primary that holds a descriptor is SIGKILLed while
+  it is asked; answers keep coming (`local`), and once the replica is
+  promoted decisions go back to Redis.
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+from keel_server import KEEL_BIN, KeelServer, clean_env
+from redis_fixture import RedisCluster, RedisServer
+from test_ratelimit_accuracy import EXPECTED, DURATION_S, SENT
+
+RULES = """
+domain: acc
+fail_mode: local
+descriptors:
+  - {key: alg, value: token_bucket, rate_limit: {unit: second, requests_per_unit: 100, algorithm: token_bucket}}
+  - {key: alg, value: gcra, rate_limit: {unit: second, requests_per_unit: 100, algorithm: gcra}}
+  - {key: alg, value: sliding_window, rate_limit: {unit: second, requests_per_unit: 100, algorithm: sliding_window}}
+  - {key: alg, value: fixed_window, rate_limit: {unit: second, requests_per_unit: 100, algorithm: fixed_window}}
+"""
+
+FAIL_RULES = """
+domain: fm
+descriptors:
+  - {key: mode, value: open, fail_mode: open, rate_limit: {unit: minute, requests_per_unit: 1000}}
+  - {key: mode, value: closed, fail_mode: closed, rate_limit: {unit: minute, requests_per_unit: 1000}}
+  - {key: mode, value: local, fail_mode: local, rate_limit: {unit: minute, requests_per_unit: 30, algorithm: token_bucket}}
+"""
+
+RATES = (66, 67, 67)  # per instance: 200/s in all, 2x each limit
+
+
+def body(domain, key, value):
+    return json.dumps({"domain": domain, "descriptors": [{"entries": [{"key": key, "value": value}]}]})
+
+
+def decide(server, domain, key, value):
+    """(status, seconds) of one POST /json."""
+    start = time.monotonic()
+    status, _, _ = server.request("POST", "/json", headers={"Content-Type": "application/json"},
+                                  body=body(domain, key, value))
+    return status, time.monotonic() - start
+
+
+def instance(store_url, rules, share="1", timeout="5ms"):
+    return KeelServer(service="ratelimit", config=rules,
+                      args=["--grpc", "127.0.0.1:0", "--store", store_url,
+                            "--set", "ratelimit.store.local_share=" + share,
+                            "--set", "redis.timeout=" + timeout, "--log-level", "info"])
+
+
+class SharedAccuracyTest(unittest.TestCase):
+    def run_shared(self, store_url):
+        # A generous timeout: this is about the shared state, not the fail
+        # mode (a 5 ms one is hit now and then on a loaded 2-core machine).
+        servers = [instance(store_url, RULES, "0.34", timeout="200ms") for _ in RATES]
+        procs = []
+        with tempfile.TemporaryDirectory(prefix="keel-rl-redis-") as tmp:
+            try:
+                for s in servers:
+                    s.start()
+                for alg in EXPECTED:
+                    for i, (s, rate) in enumerate(zip(servers, RATES)):
+                        out = os.path.join(tmp, f"{alg}-{i}.json")
+                        procs.append((alg, out, subprocess.Popen(
+                            [KEEL_BIN, "load", f"http://127.0.0.1:{s.port}/json", "-m", "POST",
+                             "--body", body("acc", "alg", alg), "-H", "Content-Type: application/json",
+                             "--rate", str(rate), "--duration", f"{DURATION_S}s", "--connections", "4",
+                             "--json", out],
+                            env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)))
+                admitted = dict.fromkeys(EXPECTED, 0)
+                sent = dict.fromkeys(EXPECTED, 0)
+                for alg, out, p in procs:
+                    stdout, stderr = p.communicate(timeout=60)
+                    self.assertIn(p.returncode, (0, 1), stdout + stderr)
+                    with open(out) as f:
+                        r = json.load(f)
+                    errors = r["errors"]
+                    for kind in ("connect", "timeout", "read", "status_5xx"):
+                        self.assertEqual(errors[kind], 0, (alg, errors))
+                    self.assertEqual(r["completed"], r["sent"])
+                    admitted[alg] += r["completed"] - errors["status_4xx"]
+                    sent[alg] += r["sent"]
+                degraded = sum(s.metrics().value("keel_ratelimit_degraded_decisions_total",
+                                                 fail_mode="local") or 0 for s in servers)
+                print(f"{store_url.split(':')[0]}: {degraded:.0f} decisions degraded to local")
+                self.assertLessEqual(degraded, 5, "decisions should have been Redis's")
+            finally:
+                for _, _, p in procs:
+                    if p.poll() is None:
+                        p.kill()
+                        p.communicate(timeout=10)
+                for s in servers:
+                    s.stop()
+        for alg, (low, high) in EXPECTED.items():
+            with self.subTest(alg=alg):
+                print(f"{store_url.split(':')[0]} {alg}: 3 instances admitted {admitted[alg]} of "
+                      f"{sent[alg]} (expected {low:.0f}..{high:.0f})")
+                self.assertEqual(sent[alg], SENT)
+                self.assertTrue(low <= admitted[alg] <= high, (alg, admitted[alg]))
+
+    def test_three_instances_on_one_redis(self):
+        with RedisServer() as redis:
+            self.run_shared(redis.url)
+
+    def test_three_instances_on_a_redis_cluster(self):
+        with RedisCluster() as cluster:
+            self.run_shared(cluster.url)
+
+
+class FailModeTest(unittest.TestCase):
+    def test_redis_stopped_then_back(self):
+        with RedisServer() as redis, instance(redis.url, FAIL_RULES, share="0.5") as server:
+            for mode in ("open", "closed", "local"):
+                self.assertEqual(decide(server, "fm", "mode", mode)[0], 200, mode)
+            lines_before = len(server.lines)
+            redis.stop()
+            worst = 0.0
+            answers = {}
+            for mode in ("open", "closed", "local"):
+                statuses = []
+                for _ in range(40):
+                    status, took = decide(server, "fm", "mode", mode)
+                    statuses.append(status)
+                    worst = max(worst, took)
+                answers[mode] = statuses
+            print("redis down: slowest answer %.1f ms" % (worst * 1000))
+            self.assertEqual(answers["open"], [200] * 40)
+            self.assertEqual(answers["closed"], [429] * 40)
+            # local: a fresh bucket of 30 x 0.5 = 15 for this instance
+            self.assertEqual(answers["local"].count(200), 15, answers["local"])
+            self.assertEqual(answers["local"].count(429), 25)
+            # 5 ms timeout + a loopback HTTP round trip from Python; far from a hang.
+            self.assertLess(worst, 0.25)
+            self.assertTrue(server.alive())
+            self.assertEqual(server.metrics().value("keel_ratelimit_store_degraded"), 1)
+            # No error storm: reconnects back off, decisions do not log.
+            self.assertLess(len(server.lines) - lines_before, 40, "".join(server.lines[lines_before:]))
+
+            redis.start()
+            back = time.monotonic()
+            while time.monotonic() - back < 2.0:
+                decide(server, "fm", "mode", "open")
+                if server.metrics().value("keel_ratelimit_store_degraded") == 0:
+                    break
+                time.sleep(0.02)
+            recovered = time.monotonic() - back
+            print("redis back: decisions from Redis again after %.0f ms" % (recovered * 1000))
+            self.assertEqual(server.metrics().value("keel_ratelimit_store_degraded"), 0)
+            degraded = server.metrics().value("keel_ratelimit_degraded_decisions_total", fail_mode="open")
+            self.assertEqual(decide(server, "fm", "mode", "open")[0], 200)
+            self.assertEqual(server.metrics().value("keel_ratelimit_degraded_decisions_total",
+                                                    fail_mode="open"), degraded)
+
+
+class FailoverTest(unittest.TestCase):
+    def test_cluster_primary_killed(self):
+        with RedisCluster() as cluster, instance(cluster.url, FAIL_RULES, share="0.5") as server:
+            self.assertEqual(decide(server, "fm", "mode", "open")[0], 200)
+            killed = cluster.kill_primary_of("{fm|mode=open}")
+            start = time.monotonic()
+            statuses = []
+            recovered = None
+            while time.monotonic() - start < 20:
+                status, _ = decide(server, "fm", "mode", "open")
+                statuses.append(status)
+                m = server.metrics()
+                if (time.monotonic() - start > 0.5 and m.value("keel_ratelimit_store_degraded") == 0
+                        and status == 200):
+                    before = m.value("keel_ratelimit_degraded_decisions_total", fail_mode="open") or 0
+                    decide(server, "fm", "mode", "open")
+                    after = server.metrics().value("keel_ratelimit_degraded_decisions_total",
+                                                   fail_mode="open") or 0
+                    if after == before:
+                        recovered = time.monotonic() - start
+                        break
+                time.sleep(0.05)
+            print(f"primary {killed.address} killed: {len(statuses)} decisions, "
+                  f"back on Redis after {recovered} s")
+            self.assertTrue(server.alive())
+            self.assertEqual(set(statuses), {200}, "fail_mode open answers 200 throughout")
+            self.assertIsNotNone(recovered, "decisions did not return to Redis after the failover")
+
+
+if __name__ == "__main__":
+    unittest.main()
