@@ -250,6 +250,7 @@ void Connection::Fail(const Status& status, bool protocol_error) {
   if (state_ == State::kReady) metrics_.connections->Add(-1);
   metrics_.connection_errors->Inc();
   had_error_ = true;
+  last_error_ = status.message();
   if (!logged_down_) {
     obs::Log(obs::LogLevel::kWarn, "redis connection error",
              {{"server", config_->server}, {"error", status.message()}});

@@ -55,6 +55,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Connecting or up (not waiting out a reconnect backoff, not closed).
   bool usable() const { return !closed_ && state_ != State::kBackoff; }
   bool ready() const { return !closed_ && state_ == State::kReady; }
+  // Why the last attempt failed or the connection was lost; "" before any error.
+  const std::string& last_error() const { return last_error_; }
   // Queues a request; Kick() writes what is queued. REQUIRES: usable().
   void Enqueue(Request request);
   void Kick();
@@ -97,6 +99,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int attempts_ = 0;          // failed connects since the last success
   int handshake_left_ = 0;
   std::shared_ptr<Link> link_;
+  std::string last_error_;
   std::string out_;     // encoded requests not yet handed to a write
   std::deque<Op> ops_;  // sent or queued, oldest first; ids increase
   std::uint64_t next_id_ = 0;

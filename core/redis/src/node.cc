@@ -87,11 +87,18 @@ void Node::Flush() {
   if (shut_down_) return;
   const auto now = SystemClock::Default().Now();
   Connection* conn = Pick();
+  std::string down;
+  if (conn == nullptr) {  // every connection waits out a backoff: say why
+    down = "not up (reconnecting)";
+    if (!conns_.empty() && !conns_.front()->last_error().empty()) {
+      down += " after: " + conns_.front()->last_error();
+    }
+  }
   for (Request& r : batch) {
     if (shut_down_) return;  // a callback destroyed the client
     if (conn == nullptr) {
       metrics_.connection->Inc();
-      r.done(ConnectionError(config_->server, "not up (reconnecting)"));
+      r.done(ConnectionError(config_->server, down));
     } else if (r.deadline <= now) {
       metrics_.timeout->Inc();
       r.done(TimeoutError(config_->server, r.deadline - r.start));
