@@ -38,43 +38,12 @@ KEEL_PORT="$(free_port)"
 KEEL_ACC_PORT="$(free_port)"
 NGINX_PORT="$(free_port)"
 NGINX_ACC_PORT="$(free_port)"
-# limit_req_zone is an http-level directive: start_nginx puts LOCATION inside
-# `location / {...}`, so the zone goes in through a server-level include.
+# limit_req_zone sits at http level, limit_req in the location. Not `return
+# 200`: return runs in the rewrite phase, before limit_req (preaccess) is
+# ever consulted; empty_gif answers in the content phase from memory (43 bytes).
 start_limit_req_nginx() {  # PORT RATE BURST_ARGS
-  local port="$1" rate="$2" burst="$3"
-  local dir="$WORK/nginx-$port"
-  mkdir -p "$dir/logs"
-  cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $dir/logs/error.log error;
-pid $dir/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $dir/body;
-  proxy_temp_path $dir/proxy;
-  fastcgi_temp_path $dir/fastcgi;
-  uwsgi_temp_path $dir/uwsgi;
-  scgi_temp_path $dir/scgi;
-  limit_req_zone \$http_x_user zone=users:64m rate=${rate}r/s;
-  limit_req_status 429;
-  limit_req_log_level info;
-  server {
-    listen 127.0.0.1:$port;
-    location / {
-      limit_req zone=users$burst;
-      # Not `return 200`: return runs in the rewrite phase, before limit_req
-      # (preaccess) is ever consulted. empty_gif answers in the content
-      # phase from memory (43 bytes).
-      empty_gif;
-    }
-  }
-}
-CONF
-  "${PIN_SERVER[@]}" "$NGINX" -p "$dir" -c "$dir/nginx.conf" &
-  PIDS+=($!)
+  start_nginx "$1" "limit_req zone=users$3; empty_gif;" \
+    "limit_req_zone \$http_x_user zone=users:64m rate=${2}r/s; limit_req_status 429; limit_req_log_level info;"
 }
 # nginx's rate is stored in requests per 1000 s as an integer of r/s x 1000:
 # 1,000,000 r/s is far above any key's share here.

@@ -26,11 +26,13 @@ free_port() {
 
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
-# start_nginx PORT [LOCATION]: LOCATION is the body of `location / {...}`
-# (default: `return 200 "hello"`); each port gets its own prefix directory.
+# start_nginx PORT [LOCATION] [HTTP]: LOCATION is the body of `location / {...}`
+# (default: `return 200 "hello"`), HTTP extra http-level directives (e.g. a
+# limit_req_zone); each port gets its own prefix directory.
 start_nginx() {
   local port="$1"
   local location="${2:-default_type text/plain; return 200 \"hello\";}"
+  local http_extra="${3:-}"
   [ -x "$NGINX" ] || { echo "bench: nginx not found; run scripts/install-deps.sh" >&2; exit 2; }
   local dir="$WORK/nginx-$port"
   mkdir -p "$dir/logs"
@@ -48,6 +50,7 @@ http {
   fastcgi_temp_path $dir/fastcgi;
   uwsgi_temp_path $dir/uwsgi;
   scgi_temp_path $dir/scgi;
+  $http_extra
   server {
     listen 127.0.0.1:$port;
     location / { $location }
