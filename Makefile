@@ -23,9 +23,12 @@ build: deps
 demo: build
 	@bash scripts/demo.sh
 
-# Every test: the release build (unit + integration), the same suite under
-# ASan+UBSan and under TSan, and the libFuzzer target for the request path.
-test: deps test-release test-asan test-tsan test-fuzz
+# Every test: the release build (unit + integration), the libFuzzer targets
+# (clang, so a clang-only warning fails early), the whole suite again under
+# ASan+UBSan, and the unit tests under TSan (they hold the concurrent code:
+# servers, clients, stores; the integration suites drive the same code through
+# the binary and already run under ASan).
+test: deps test-release test-fuzz test-asan test-tsan
 
 test-release: build
 	$(T) test-release ctest --test-dir build $(CTEST_FLAGS) -j 2
@@ -37,14 +40,14 @@ test-asan: deps
 
 test-fuzz: deps
 	@cmake --preset fuzz >/dev/null
-	$(T) build-fuzz cmake --build --preset fuzz -j $(JOBS)
+	$(T) build-fuzz cmake --build --preset fuzz -j $(JOBS) --target keel_fuzz_targets
 	$(T) test-fuzz ctest --test-dir build-fuzz $(CTEST_FLAGS) -L fuzz
 
 tsan: test-tsan
 test-tsan: deps
 	@cmake --preset tsan >/dev/null
-	$(T) build-tsan cmake --build --preset tsan -j $(JOBS)
-	$(T) test-tsan ctest --test-dir build-tsan $(CTEST_FLAGS)
+	$(T) build-tsan cmake --build --preset tsan -j $(JOBS) --target keel_unit_tests
+	$(T) test-tsan ctest --test-dir build-tsan $(CTEST_FLAGS) -L unit
 
 bench: build
 	bash bench/http_baseline.sh

@@ -22,6 +22,17 @@ function(keel_library)
     PRIVATE keel_warnings ${ARG_PRIVATE_DEPS})
 endfunction()
 
+# keel_unit_tests: builds every unit-test binary and nothing else (the TSan
+# stage of `make test` builds and runs only these).
+if(KEEL_BUILD_TESTS AND NOT TARGET keel_unit_tests)
+  add_custom_target(keel_unit_tests)
+endif()
+function(keel_unit_test_target target)
+  if(TARGET keel_unit_tests)
+    add_dependencies(keel_unit_tests ${target})
+  endif()
+endfunction()
+
 # keel_test(NAME <name> SRCS <files...> DEPS <deps...> [PREFIX <prefix>])
 # A GoogleTest binary registered with ctest under the label "unit". PREFIX is
 # prepended to every ctest name (e.g. "ratelimit." so `ctest -R ratelimit` works).
@@ -33,6 +44,7 @@ function(keel_test)
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} keel_warnings
     GTest::gtest GTest::gmock GTest::gtest_main)
+  keel_unit_test_target(${ARG_NAME})
   set(prefix_args)
   if(ARG_PREFIX)
     set(prefix_args TEST_PREFIX ${ARG_PREFIX})

@@ -10,6 +10,9 @@ loopback) and a real Redis Cluster (3 primaries + 3 replicas).
   decides with the instance's share, every answer within the timeout (plus
   HTTP), no 5xx, no crash, a bounded number of log lines; Redis back ->
   decisions are Redis's again within 2 s.
+- Latency: a `keel chaos` proxy between Keel and Redis adds 50 ms; in
+  `local` mode every decision still answers within the store timeout + 1 ms
+  (read from Keel's own decision histogram, so Python's overhead is not in it).
 - Failover: the cluster primary that holds a descriptor is SIGKILLed while
   it is asked; answers keep coming (`local`), and once the replica is
   promoted decisions go back to Redis.
@@ -24,6 +27,7 @@ import unittest
 
 from keel_server import KEEL_BIN, KeelServer, clean_env
 from redis_fixture import RedisCluster, RedisServer
+from test_chaos import ChaosServer
 from test_ratelimit_accuracy import EXPECTED, DURATION_S, SENT
 
 RULES = """
@@ -202,3 +206,43 @@ class FailoverTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LatencyToxicTest(unittest.TestCase):
+    # A 4 ms store timeout, so that "timeout + 1 ms" is a bucket edge (5 ms)
+    # of keel_ratelimit_decision_seconds.
+    TIMEOUT_MS = 4
+
+    def test_50ms_latency_on_redis_local_mode_answers_within_timeout(self):
+        with RedisServer() as redis, ChaosServer() as chaos:
+            status, proxy = chaos.api("POST", "/proxies", {"name": "redis", "listen": "127.0.0.1:0",
+                                                           "upstream": redis.address})
+            self.assertEqual(status, 201, proxy)
+            with instance("redis://" + proxy["listen"], FAIL_RULES, share="0.5",
+                          timeout=f"{self.TIMEOUT_MS}ms") as server:
+                for _ in range(20):  # warm: connections up, script loaded, on Redis
+                    self.assertEqual(decide(server, "fm", "mode", "local")[0], 200)
+                self.assertEqual(server.metrics().value("keel_ratelimit_store_degraded"), 0)
+                bound = str((self.TIMEOUT_MS + 1) / 1000)
+
+                def counts():
+                    m = server.metrics()
+                    return (m.value("keel_ratelimit_decision_seconds_count"),
+                            m.value("keel_ratelimit_decision_seconds_bucket", le=bound))
+
+                total0, within0 = counts()
+                status, toxic = chaos.api("POST", "/proxies/redis/toxics",
+                                          {"type": "latency", "stream": "downstream",
+                                           "attributes": {"latency": 50}})
+                self.assertEqual(status, 200, toxic)
+                statuses = [decide(server, "fm", "mode", "local")[0] for _ in range(200)]
+                total1, within1 = counts()
+                decided, fast = total1 - total0, within1 - within0
+                print(f"50 ms toxic: {fast:.0f} of {decided:.0f} decisions within {bound} s")
+                self.assertEqual(decided, 200)
+                self.assertEqual(set(statuses) - {200, 429}, set(), statuses)
+                self.assertGreater(statuses.count(429), 0, "the local share (15) should run out")
+                self.assertEqual(fast, decided, "a decision waited past the store timeout + 1 ms")
+                self.assertGreater(server.metrics().value("keel_ratelimit_degraded_decisions_total",
+                                                          fail_mode="local"), 0)
+                self.assertTrue(server.alive())

@@ -150,14 +150,14 @@ void RedisStore::ApplyAll(const Call& call, Done done) {
   args.reserve(2 + 5 * p->limits.size());
   AppendApplyArgs(p->limits, p->hits, /*now_us=*/0, &args);
   std::vector<std::string_view> arg_views(args.begin(), args.end());
-  p->sent = SystemClock::Default().Now();
+  p->sent = clock_.Now();
   redis::EvalSha(executor_, script_, std::span<const std::string_view>(key_views.data(), p->limits.size()),
                  arg_views, {.timeout = options_.timeout},
                  [this, p](StatusOr<redis::Reply> reply) { OnReply(p, std::move(reply)); });
 }
 
 void RedisStore::OnReply(const std::shared_ptr<Pending>& p, StatusOr<redis::Reply> reply) {
-  const Duration took = SystemClock::Default().Now() - p->sent;
+  const Duration took = clock_.Now() - p->sent;
   std::array<Decision, Store::kMaxLimitsPerCall> per_limit;
   const std::span<Decision> decisions(per_limit.data(), p->limits.size());
   std::string_view error;
