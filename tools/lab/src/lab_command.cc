@@ -58,6 +58,13 @@ void PrintSummary(const Scenario& s, const RunOutcome& r, const fs::path& out) {
                 o.passed ? "PASS" : "FAIL", o.spec.name.c_str(), o.spec.objective * 100, o.measured * 100,
                 o.budget_consumed * 100, static_cast<unsigned long long>(o.good),
                 static_cast<unsigned long long>(o.total));
+    if (!o.spec.exclude.empty()) {
+      std::string ex;
+      for (const auto& w : o.spec.exclude) {
+        ex += (ex.empty() ? "" : ", ") + FormatDuration(w.from) + "-" + FormatDuration(w.to);
+      }
+      std::printf("        excluding %s of the run\n", ex.c_str());
+    }
     for (const auto& w : o.windows) {
       std::printf("        %-7s %5s/%-5s x%-5g long %.2f short %.2f  %s\n", w.window.label.c_str(),
                   FormatDuration(w.window.long_window).c_str(), FormatDuration(w.window.short_window).c_str(),

@@ -356,7 +356,7 @@ Status Parser::Fault(const YAML::Node& node, const std::string& where, FaultSpec
 }
 
 Status Parser::Slo(const YAML::Node& node, const std::string& where, SloSpec* s) {
-  KEEL_TRY(Keys(node, where, {"name", "objective", "latency", "loads"}));
+  KEEL_TRY(Keys(node, where, {"name", "objective", "latency", "loads", "exclude"}));
   if (!node["name"]) return Fail(where + ".name", "required");
   KEEL_ASSIGN(s->name, String(node["name"], where + ".name"));
   if (!node["objective"]) return Fail(where + ".objective", "required");
@@ -368,6 +368,20 @@ Status Parser::Slo(const YAML::Node& node, const std::string& where, SloSpec* s)
     s->latency = d;
   }
   if (node["loads"]) KEEL_ASSIGN(s->loads, StringList(node["loads"], where + ".loads"));
+  if (node["exclude"]) {
+    const YAML::Node& list = node["exclude"];
+    if (!list.IsSequence()) return Fail(where + ".exclude", "expected a list of {from, to}");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string w = where + ".exclude[" + std::to_string(i) + "]";
+      KEEL_TRY(Keys(list[i], w, {"from", "to"}));
+      if (!list[i]["from"] || !list[i]["to"]) return Fail(w, "needs from and to (e.g. {from: 30s, to: 41s})");
+      SloSpec::Window win;
+      KEEL_ASSIGN(win.from, Dur(list[i]["from"], w + ".from"));
+      KEEL_ASSIGN(win.to, Dur(list[i]["to"], w + ".to"));
+      if (win.from.count() < 0 || win.to <= win.from) return Fail(w, "needs 0 <= from < to");
+      s->exclude.push_back(win);
+    }
+  }
   return Status::Ok();
 }
 

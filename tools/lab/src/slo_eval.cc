@@ -103,6 +103,10 @@ std::vector<SloOutcome> EvaluateSlos(const Scenario& scenario, const std::vector
       for (const LoadSeries::Row& row : load.rows) {
         // A row covers (t-1, t] of its load: the second that ends nearest t + offset.
         const double end = std::round(load.offset_s + row.t);
+        const bool excluded = std::any_of(spec.exclude.begin(), spec.exclude.end(), [&](const SloSpec::Window& w) {
+          return end > Seconds(w.from) && end <= Seconds(w.to);
+        });
+        if (excluded) continue;
         const auto index = static_cast<std::size_t>(std::clamp<double>(end - 1, 0, static_cast<double>(seconds - 1)));
         const std::uint64_t total = row.ok + row.errors;
         std::uint64_t good = row.ok;
@@ -155,6 +159,11 @@ std::string SlosToJson(const std::vector<SloOutcome>& outcomes) {
                    {"objective", o.spec.objective},
                    {"threshold_ms", o.spec.latency ? Json(Seconds(*o.spec.latency) * 1000) : Json(nullptr)},
                    {"loads", o.spec.loads},
+                   {"exclude", [&] {
+                      Json ex = Json::array();
+                      for (const auto& w : o.spec.exclude) ex.push_back({Seconds(w.from), Seconds(w.to)});
+                      return ex;
+                    }()},
                    {"good", o.good},
                    {"total", o.total},
                    {"measured", o.measured},

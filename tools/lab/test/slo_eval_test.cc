@@ -136,6 +136,27 @@ TEST(SloEvalTest, BurstFiresThePageAtItsTimeOnTheScenarioAxis) {
   EXPECT_FALSE(out[0].passed);
 }
 
+TEST(SloEvalTest, ExcludedWindowsAreLeftOutOfTheSlo) {
+  // Seconds 11-15 fail 50 %: the SLO fails with them and passes without.
+  LoadSeries s = Steady("main", 0, 30, 1000, 0, 0);
+  for (int i = 10; i < 15; ++i) {
+    s.rows[static_cast<std::size_t>(i)].ok = 500;
+    s.rows[static_cast<std::size_t>(i)].errors = 500;
+  }
+  SloSpec spec{"availability", 0.99, std::nullopt, {}};
+  EXPECT_FALSE(EvaluateSlos(WithSlos({spec}), {s}, seconds(30))[0].passed);
+  spec.exclude = {{seconds(10), seconds(15)}};
+  const auto out = EvaluateSlos(WithSlos({spec}), {s}, seconds(30));
+  EXPECT_EQ(out[0].total, 25u * 1000);
+  EXPECT_EQ(out[0].good, 25u * 1000);
+  EXPECT_TRUE(out[0].passed);
+  // One second short of the bad window: its last second still counts.
+  spec.exclude = {{seconds(10), seconds(14)}};
+  EXPECT_EQ(EvaluateSlos(WithSlos({spec}), {s}, seconds(30))[0].good, 25u * 1000 + 500);
+  const auto j = nlohmann::json::parse(SlosToJson(out));
+  EXPECT_EQ(j[0]["exclude"], nlohmann::json::parse("[[10.0, 15.0]]"));
+}
+
 TEST(SloEvalTest, NoEventsDoesNotPass) {
   const auto out = EvaluateSlos(WithSlos({{"a", 0.99, std::nullopt, {}}}), {}, seconds(10));
   EXPECT_EQ(out[0].total, 0u);

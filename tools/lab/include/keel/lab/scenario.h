@@ -96,6 +96,13 @@ struct SloSpec {
   double objective = 0.99;
   std::optional<Duration> latency;  // set: good = answered OK within it
   std::vector<std::string> loads;   // empty: every load
+  // Windows of the run (from its start) left out of this SLO, e.g. its fault
+  // windows for an objective that holds "outside faults". A second counts
+  // by when it ends: (from, to] is left out.
+  struct Window {
+    Duration from{}, to{};
+  };
+  std::vector<Window> exclude;
 };
 
 struct Alerting {
