@@ -286,15 +286,16 @@ class Metrics:
         self.samples = samples  # list of (name, {label: value}, float)
         self.types = types  # family name -> type
 
-    def find(self, name, **labels):
+    # `metric`, not `name`: a label may be called name (keel_breaker_state{name=...}).
+    def find(self, metric, **labels):
         return [v for n, l, v in self.samples
-                if n == name and all(l.get(k) == want for k, want in labels.items())]
+                if n == metric and all(l.get(k) == want for k, want in labels.items())]
 
-    def value(self, name, **labels):
-        """The single sample `name` with (at least) `labels`; None if absent."""
-        found = self.find(name, **labels)
+    def value(self, metric, **labels):
+        """The single sample `metric` with (at least) `labels`; None if absent."""
+        found = self.find(metric, **labels)
         if len(found) > 1:
-            raise AssertionError("%d samples for %s%s" % (len(found), name, labels))
+            raise AssertionError("%d samples for %s%s" % (len(found), metric, labels))
         return found[0] if found else None
 
 

@@ -147,8 +147,8 @@ class RedisCluster:
             time.sleep(0.2)
         raise RuntimeError("cluster not healthy within %ss" % timeout)
 
-    def kill_primary_of(self, key):
-        """SIGKILLs the primary serving `key`'s slot; returns it."""
+    def primary_of(self, key):
+        """The node (a RedisServer) that is the primary serving `key`'s slot."""
         slot = int(self.running_nodes()[0].cli("CLUSTER", "KEYSLOT", key))
         for line in self.running_nodes()[0].cli("CLUSTER", "NODES").splitlines():
             parts = line.split()
@@ -158,10 +158,14 @@ class RedisCluster:
                 lo, _, hi = r.partition("-")
                 if lo.isdigit() and int(lo) <= slot <= int(hi or lo):
                     address = parts[1].split("@")[0]
-                    node = next(n for n in self.nodes if n.address == address)
-                    node.kill()
-                    return node
+                    return next(n for n in self.nodes if n.address == address)
         raise RuntimeError("no primary for slot %d" % slot)
+
+    def kill_primary_of(self, key):
+        """SIGKILLs the primary serving `key`'s slot; returns it."""
+        node = self.primary_of(key)
+        node.kill()
+        return node
 
     def __enter__(self):
         try:

@@ -16,6 +16,10 @@ loopback) and a real Redis Cluster (3 primaries + 3 replicas).
 - Failover: the cluster primary that holds a descriptor is SIGKILLed while
   it is asked; answers keep coming (`local`), and once the replica is
   promoted decisions go back to Redis.
+- One breaker per cluster primary: one primary's clients paused (CLIENT
+  PAUSE, below the node timeout, so no failover) -> its keys are answered by
+  their fail mode within the timeout + 1 ms once its breaker opens, while
+  keys on the other primaries are still decided by Redis.
 - DR drill (the capstone's RPO/RTO): one counted key under 400 decisions/s,
   its primary SIGKILLed; afterwards the promoted replica's count is compared
   with the decisions Keel got from Redis: fewer = decisions lost (RPO),
@@ -326,3 +330,44 @@ class DisasterRecoveryDrill(unittest.TestCase):
             # drill loses or doubles a handful at most; more means a bug.
             self.assertLessEqual(lost + twice, 20)
             self.assertLess(rto, 15)
+
+
+SHARD_RULES = """
+domain: sb
+descriptors:
+  - {key: k, fail_mode: closed, rate_limit: {unit: hour, requests_per_unit: 1000000}}
+"""
+
+
+class ShardBreakerTest(unittest.TestCase):
+    def test_a_stalled_primary_opens_only_its_own_breaker(self):
+        with RedisCluster() as cluster, instance(cluster.url, SHARD_RULES, timeout="5ms") as server:
+            # Two descriptors whose keys live on different primaries.
+            slow_value = "a"
+            slow = cluster.primary_of("{sb|k=a}")
+            fast_value = next(v for v in (f"b{i}" for i in range(100))
+                              if cluster.primary_of("{sb|k=%s}" % v) is not slow)
+            for v in (slow_value, fast_value):
+                self.assertEqual(decide(server, "sb", "k", v)[0], 200)
+            # A pause shorter than the cluster's node timeout: no failover.
+            slow.cli("CLIENT", "PAUSE", "900", "ALL")
+            paused = time.monotonic()
+            slow_statuses, fast_statuses = [], []
+            while time.monotonic() - paused < 0.7:
+                slow_statuses.append(decide(server, "sb", "k", slow_value)[0])
+                fast_statuses.append(decide(server, "sb", "k", fast_value)[0])
+            m = server.metrics()
+            print(f"one primary paused: {len(slow_statuses)} decisions each; its key "
+                  f"{slow_statuses.count(429)} denied (closed), the other's {fast_statuses.count(429)}")
+            # fail_mode closed: a degraded decision is a 429, Redis's is a 200.
+            self.assertEqual(set(fast_statuses), {200}, "the healthy shard's key was degraded")
+            self.assertGreater(slow_statuses.count(429), len(slow_statuses) // 2)
+            self.assertEqual(m.value("keel_breaker_state", name="ratelimit_store@" + slow.address), 1,
+                             "the paused primary's breaker should be open")
+            self.assertEqual(m.value("keel_ratelimit_store_degraded"), 1)
+            time.sleep(0.4)  # the pause is over
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and decide(server, "sb", "k", slow_value)[0] != 200:
+                time.sleep(0.05)
+            self.assertEqual(decide(server, "sb", "k", slow_value)[0], 200, "back on Redis")
+            self.assertTrue(server.alive())

@@ -377,6 +377,7 @@ void ClusterClient::RefreshTopology(std::function<void(Status)> done) {
 }
 
 std::string ClusterClient::PrimaryFor(int slot) const { return impl_->PrimaryFor(slot); }
+std::string ClusterClient::ShardOf(std::string_view key) const { return impl_->PrimaryFor(KeySlot(key)); }
 
 Duration ClusterClient::command_timeout() const { return impl_->command_timeout(); }
 

@@ -140,6 +140,7 @@ TEST_F(ClusterTest, RoutesByKeyToAllThreePrimaries) {
     ASSERT_TRUE(r.ok()) << r.status().message();
     ASSERT_EQ(*r, Reply::StatusReply("OK"));
     const std::string owner = client_->PrimaryFor(KeySlot(key));
+    EXPECT_EQ(client_->ShardOf(key), owner);  // per-server state (breakers) keys on it
     used.insert(owner);
     // The node the client chose holds the key (a wrong one would answer MOVED).
     EXPECT_EQ(*On(owner, {"GET", key}), Reply::String(std::to_string(i))) << key;

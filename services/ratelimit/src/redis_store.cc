@@ -49,7 +49,7 @@ struct RedisStore::Pending {
   Clock::time_point sent;
   FailMode fail_mode = FailMode::kOpen;
   bool hot = false;
-  bool acquired = false;  // the breaker let it through: report its outcome
+  resilience::CircuitBreaker* breaker = nullptr;  // the one that let it through
   Done done;
 };
 
@@ -89,32 +89,73 @@ StatusOr<std::unique_ptr<RedisStore>> RedisStore::Create(redis::Executor& execut
                              .AddCounter("keel_ratelimit_hot_cache_answers_total",
                                          "Over-limit answers for hot keys served without a Redis call.", {})
                              .Get({});
-  std::unique_ptr<RedisStore> store(new RedisStore(executor, local, options, clock, std::move(*breaker),
+  std::unique_ptr<RedisStore> store(new RedisStore(executor, local, options, clock, registry, std::move(*breaker),
                                                    std::move(hot), std::move(metrics)));
   RedisStore* raw = store.get();
   registry.AddCallback("keel_ratelimit_store_degraded",
-                       "1 while the Redis store's circuit breaker is not closed (decisions by fail mode).",
+                       "1 while a Redis store circuit breaker asked recently is not closed (decisions by fail mode).",
                        obs::MetricType::kGauge, [raw] { return raw->degraded() ? 1.0 : 0.0; });
   return store;
 }
 
 RedisStore::RedisStore(redis::Executor& executor, Store& local, const RedisStoreOptions& options,
-                       const Clock& clock, std::unique_ptr<resilience::CircuitBreaker> breaker,
-                       std::unique_ptr<HotKeys> hot, std::unique_ptr<Metrics> metrics)
+                       const Clock& clock, obs::Registry& registry,
+                       std::unique_ptr<resilience::CircuitBreaker> breaker, std::unique_ptr<HotKeys> hot,
+                       std::unique_ptr<Metrics> metrics)
     : executor_(executor),
       local_(local),
       options_(options),
       clock_(clock),
       script_(std::make_shared<redis::Script>(std::string(ApplyScript()))),
-      breaker_(std::move(breaker)),
+      registry_(registry),
       hot_(std::move(hot)),
       cache_(hot_ ? std::make_unique<OverLimitCache>(4096, options.hot_cache_ttl) : nullptr),
-      metrics_(std::move(metrics)) {}
+      metrics_(std::move(metrics)) {
+  default_breaker_.breaker = std::move(breaker);
+}
 
 RedisStore::~RedisStore() = default;
 
+RedisStore::Breaker& RedisStore::BreakerFor(std::string_view key) {
+  const std::string shard = executor_.ShardOf(key);
+  Breaker* b = &default_breaker_;
+  if (!shard.empty()) {
+    std::lock_guard lock(shards_mu_);
+    auto it = shards_.find(shard);
+    if (it == shards_.end()) {
+      // The options were validated when the default breaker was made.
+      auto created = resilience::CircuitBreaker::Create(options_.breaker, clock_, registry_, "ratelimit_store@" + shard);
+      if (created.ok()) {
+        auto entry = std::make_unique<Breaker>();
+        entry->breaker = std::move(*created);
+        it = shards_.emplace(shard, std::move(entry)).first;
+      }
+    }
+    if (it != shards_.end()) b = it->second.get();
+  }
+  b->last_asked.store(clock_.Now().time_since_epoch().count(), std::memory_order_relaxed);
+  return *b;
+}
+
+bool RedisStore::Recent(const Breaker& b, Clock::time_point now) const {
+  const Duration recent = std::max<Duration>(std::chrono::seconds(1), 2 * options_.breaker.wait_in_open);
+  const Clock::time_point asked{Clock::duration(b.last_asked.load(std::memory_order_relaxed))};
+  return now - asked <= recent;
+}
+
 bool RedisStore::degraded() const {
-  return breaker_->state() != resilience::CircuitBreaker::State::kClosed;
+  using State = resilience::CircuitBreaker::State;
+  const Clock::time_point now = clock_.Now();
+  std::lock_guard lock(shards_mu_);
+  // One server: its breaker, asked or not. A cluster: the breakers asked
+  // lately (a failed-over primary's is no longer asked).
+  if (default_breaker_.breaker->state() != State::kClosed && (shards_.empty() || Recent(default_breaker_, now))) {
+    return true;
+  }
+  for (const auto& [shard, b] : shards_) {
+    if (b->breaker->state() != State::kClosed && Recent(*b, now)) return true;
+  }
+  return false;
 }
 
 void RedisStore::ApplyAll(const Call& call, Done done) {
@@ -135,17 +176,19 @@ void RedisStore::ApplyAll(const Call& call, Done done) {
       return;
     }
   }
-  if (!breaker_->TryAcquire()) {
-    Degrade(*p);
-    return;
-  }
-  p->acquired = true;
   std::array<std::string, Store::kMaxLimitsPerCall> keys;
   std::array<std::string_view, Store::kMaxLimitsPerCall> key_views;
   for (std::size_t i = 0; i < p->limits.size(); ++i) {
     keys[i] = StateKey(call.domain, call.entries, p->limits[i]);
     key_views[i] = keys[i];
   }
+  // Every key of a call shares one hash tag, hence one shard.
+  resilience::CircuitBreaker& breaker = *BreakerFor(key_views[0]).breaker;
+  if (!breaker.TryAcquire()) {
+    Degrade(*p);
+    return;
+  }
+  p->breaker = &breaker;
   std::vector<std::string> args;
   args.reserve(2 + 5 * p->limits.size());
   AppendApplyArgs(p->limits, p->hits, /*now_us=*/0, &args);
@@ -179,12 +222,12 @@ void RedisStore::OnReply(const std::shared_ptr<Pending>& p, StatusOr<redis::Repl
     }
   }
   if (!error.empty()) {
-    breaker_->OnFailure(took);
+    p->breaker->OnFailure(took);
     metrics_->errors->Get({error})->Inc();
     Degrade(*p);
     return;
   }
-  breaker_->OnSuccess(took);
+  p->breaker->OnSuccess(took);
   metrics_->duration->Observe(std::chrono::duration<double>(took).count());
   if (p->hot && !per_limit[0].ok()) cache_->Insert(p->cache_key, per_limit[0], p->now);
   p->done(decisions, false);

@@ -13,25 +13,34 @@
 // The breaker (core/resilience, Resilience4j semantics) opens when half of
 // the last `breaker.window_size` calls failed, stops waiting on a dead Redis
 // for `breaker.wait_in_open`, then lets a few probes through; decisions go
-// back to Redis as soon as the probes succeed.
+// back to Redis as soon as the probes succeed. On a Redis Cluster there is one
+// breaker per primary (Executor::ShardOf), so that one slow or dead shard
+// opens its own breaker — its keys answered by their fail mode at once —
+// while the other shards' keys stay on Redis.
 //
 // Hot keys: a descriptor flagged by HotKeys (hot_keys.h) whose single limit
 // Redis denied is answered from an OverLimitCache until min(retry_after,
 // hot_cache_ttl), without a round trip; see hot_keys.h for why that is the
 // answer Redis would give.
 //
-// Metrics: keel_ratelimit_store_degraded (1 while the breaker is not closed),
+// Metrics: keel_ratelimit_store_degraded (1 while a breaker asked in the last
+// second, or twice breaker.wait_in_open, is not closed),
 // keel_ratelimit_degraded_decisions_total{fail_mode},
 // keel_ratelimit_store_errors_total{kind}, keel_ratelimit_store_duration_seconds,
 // keel_ratelimit_hot_cache_answers_total, and the breaker's keel_breaker_*
-// series with name="ratelimit_store".
+// series with name="ratelimit_store" (one Redis) or
+// name="ratelimit_store@HOST:PORT" (each cluster primary).
 //
 // Thread-safety: ApplyAll from any thread; `done` runs on the Redis client's
 // thread, or inline when the breaker or the hot-key cache answers. The
 // executor, local store, clock and registry must outlive the store.
 #pragma once
 
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "keel/base/clock.h"
 #include "keel/base/status.h"
@@ -75,15 +84,25 @@ class RedisStore final : public RemoteStore {
 
   void ApplyAll(const Call& call, Done done) override;
 
-  // True while the breaker is not closed (decisions are, or may be, degraded).
+  // True while a breaker asked recently is not closed (decisions are, or may
+  // be, degraded).
   bool degraded() const;
 
  private:
   struct Metrics;
   struct Pending;
+  // A breaker and when it was last asked (clock_ ticks since its epoch).
+  struct Breaker {
+    std::unique_ptr<resilience::CircuitBreaker> breaker;
+    std::atomic<Clock::duration::rep> last_asked{0};
+  };
   RedisStore(redis::Executor& executor, Store& local, const RedisStoreOptions& options,
-             const Clock& clock, std::unique_ptr<resilience::CircuitBreaker> breaker,
+             const Clock& clock, obs::Registry& registry, std::unique_ptr<resilience::CircuitBreaker> breaker,
              std::unique_ptr<HotKeys> hot, std::unique_ptr<Metrics> metrics);
+  // The breaker for the server `key` goes to (the default one when the
+  // executor has one server, or does not know the key's yet), marked asked.
+  Breaker& BreakerFor(std::string_view key);
+  bool Recent(const Breaker& b, Clock::time_point now) const;
   // Decides `p` by its fail mode and calls its done.
   void Degrade(Pending& p);
   void OnReply(const std::shared_ptr<Pending>& p, StatusOr<redis::Reply> reply);
@@ -93,7 +112,10 @@ class RedisStore final : public RemoteStore {
   const RedisStoreOptions options_;
   const Clock& clock_;
   const std::shared_ptr<redis::Script> script_;
-  std::unique_ptr<resilience::CircuitBreaker> breaker_;
+  obs::Registry& registry_;
+  Breaker default_breaker_;
+  mutable std::mutex shards_mu_;
+  std::map<std::string, std::unique_ptr<Breaker>, std::less<>> shards_;  // by primary; never erased
   std::unique_ptr<HotKeys> hot_;           // null: off
   std::unique_ptr<OverLimitCache> cache_;  // with hot_
   std::unique_ptr<Metrics> metrics_;

@@ -79,6 +79,8 @@ class ClusterClient final : public Executor {
   std::string PrimaryFor(int slot) const;
 
   Duration command_timeout() const override;
+  // PrimaryFor(KeySlot(key)).
+  std::string ShardOf(std::string_view key) const override;
 
   class Impl;
 

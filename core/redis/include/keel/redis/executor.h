@@ -82,6 +82,11 @@ class Executor {
   // The timeout of calls whose CallOptions set none.
   virtual Duration command_timeout() const = 0;
 
+  // Which server a command on `key` goes to now, for per-server state such as
+  // a circuit breaker each ("host:port" of a cluster slot's primary); "" when
+  // there is only one (Client) or the slot's primary is not known yet.
+  virtual std::string ShardOf(std::string_view /*key*/) const { return {}; }
+
  protected:
   virtual void Submit(std::span<const std::string_view> args, const CallOptions& options,
                       Callback done) = 0;
