@@ -72,6 +72,17 @@ def decide(server, domain, key, value):
     return status, time.monotonic() - start
 
 
+def start_load(server, request_body, rate, seconds, connections, out):
+    """`keel load` POSTing `request_body` to server's /json open loop; its report goes to `out`."""
+    return subprocess.Popen(
+        [KEEL_BIN, "load", f"http://127.0.0.1:{server.port}/json", "-m", "POST",
+         "--body", request_body, "-H", "Content-Type: application/json",
+         "--rate", str(rate), "--duration", f"{seconds}s", "--connections", str(connections),
+         "--json", out],
+        env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+
+
 def instance(store_url, rules, share="1", timeout="5ms"):
     return KeelServer(service="ratelimit", config=rules,
                       args=["--grpc", "127.0.0.1:0", "--store", store_url,
@@ -92,13 +103,7 @@ class SharedAccuracyTest(unittest.TestCase):
                 for alg in EXPECTED:
                     for i, (s, rate) in enumerate(zip(servers, RATES)):
                         out = os.path.join(tmp, f"{alg}-{i}.json")
-                        procs.append((alg, out, subprocess.Popen(
-                            [KEEL_BIN, "load", f"http://127.0.0.1:{s.port}/json", "-m", "POST",
-                             "--body", body("acc", "alg", alg), "-H", "Content-Type: application/json",
-                             "--rate", str(rate), "--duration", f"{DURATION_S}s", "--connections", "4",
-                             "--json", out],
-                            env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)))
+                        procs.append((alg, out, start_load(s, body("acc", "alg", alg), rate, DURATION_S, 4, out)))
                 admitted = dict.fromkeys(EXPECTED, 0)
                 sent = dict.fromkeys(EXPECTED, 0)
                 for alg, out, p in procs:
@@ -287,13 +292,7 @@ class DisasterRecoveryDrill(unittest.TestCase):
             self.assertEqual(decide(server, "dr", "user", "drill")[0], 200)
             with tempfile.TemporaryDirectory(prefix="keel-rl-dr-") as tmp:
                 out = os.path.join(tmp, "load.json")
-                load = subprocess.Popen(
-                    [KEEL_BIN, "load", f"http://127.0.0.1:{server.port}/json", "-m", "POST",
-                     "--body", body("dr", "user", "drill"), "-H", "Content-Type: application/json",
-                     "--rate", str(self.RATE), "--duration", f"{self.SECONDS}s", "--connections", "8",
-                     "--json", out],
-                    env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE, text=True)
+                load = start_load(server, body("dr", "user", "drill"), self.RATE, self.SECONDS, 8, out)
                 try:
                     time.sleep(self.KILL_AT)
                     killed = cluster.kill_primary_of("{dr|user=drill}")
