@@ -165,6 +165,8 @@ class KeelServer:
         rc = self.proc.wait(timeout=timeout)
         if self._reader is not None:
             self._reader.join(timeout=5)
+        if self.proc.stderr is not None and (self._reader is None or not self._reader.is_alive()):
+            self.proc.stderr.close()
         self._remove_config()
         return rc
 
@@ -189,7 +191,8 @@ class KeelServer:
         if self.proc is not None and self.proc.stderr is not None:
             if self._reader is not None:
                 self._reader.join(timeout=2)
-            self.proc.stderr.close()
+            if not self.proc.stderr.closed:
+                self.proc.stderr.close()
         self._remove_config()
 
     def _remove_config(self):

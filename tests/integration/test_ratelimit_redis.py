@@ -330,9 +330,14 @@ class DisasterRecoveryDrill(unittest.TestCase):
                   f"from Redis, {local:.0f} local; the promoted replica counts {counted}: "
                   f"lost {lost:.0f} (RPO), counted twice {twice:.0f}; RTO {rto:.2f} s")
             self.assertTrue(server.alive())
-            # Loopback replication lags well under a millisecond: at 400/s a
-            # drill loses or doubles a handful at most; more means a bug.
-            self.assertLessEqual(lost + twice, 20)
+            # Redis replicates asynchronously: what the old primary had
+            # acknowledged but not yet streamed to its replica is lost. On
+            # an idle machine that is nothing (loopback lag is microseconds);
+            # a loaded 2-core CI box running the ASan build has lost 39
+            # (~0.1 s of writes). Allow a quarter second's worth; a bug (the
+            # key's count reset, or timed-out calls all counted twice) is
+            # hundreds to thousands.
+            self.assertLessEqual(lost + twice, self.RATE * 0.25)
             self.assertLess(rto, 15)
 
 
