@@ -13,7 +13,9 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc   # api/ (Envoy RLS v3)
   # test and benchmark peers
   libhiredis-dev                    # core/redis (RESP reader; issue 11)
+  libpq-dev libnats-dev             # core/pg, core/nats (issue 12)
   prometheus nginx-light wrk redis-server redis-tools
+  postgresql-15 nats-server         # servers the core/pg, core/nats and orders tests start
   chromium                          # opens `keel report`'s page in tests (tests/js)
 )
 

@@ -15,6 +15,8 @@ std::string_view ResultName(StatusCode code) {
     case StatusCode::kUnauthenticated: return "unauthenticated";
     case StatusCode::kFailedPrecondition: return "failed_precondition";
     case StatusCode::kResourceExhausted: return "resource_exhausted";
+    case StatusCode::kAlreadyExists: return "already_exists";
+    case StatusCode::kAborted: return "aborted";
   }
   return "internal";
 }

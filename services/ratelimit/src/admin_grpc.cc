@@ -19,6 +19,8 @@ grpc::Status ToGrpc(const Status& s) {
     case StatusCode::kUnauthenticated: return {grpc::StatusCode::UNAUTHENTICATED, s.message()};
     case StatusCode::kFailedPrecondition: return {grpc::StatusCode::FAILED_PRECONDITION, s.message()};
     case StatusCode::kResourceExhausted: return {grpc::StatusCode::RESOURCE_EXHAUSTED, s.message()};
+    case StatusCode::kAlreadyExists: return {grpc::StatusCode::ALREADY_EXISTS, s.message()};
+    case StatusCode::kAborted: return {grpc::StatusCode::ABORTED, s.message()};
     case StatusCode::kUnavailable: return {grpc::StatusCode::UNAVAILABLE, s.message()};
     case StatusCode::kInternal: return {grpc::StatusCode::INTERNAL, s.message()};
   }

@@ -19,6 +19,8 @@ int HttpStatus(StatusCode code) {
     case StatusCode::kUnauthenticated: return 401;
     case StatusCode::kFailedPrecondition: return 422;
     case StatusCode::kResourceExhausted: return 409;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kAborted: return 409;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kInternal: return 500;
   }

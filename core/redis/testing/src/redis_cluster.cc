@@ -8,9 +8,11 @@
 
 #include "keel/base/clock.h"
 #include "keel/redis/slot.h"
-#include "process.h"
+#include "keel/testing/process.h"
 
 namespace keel::redis::testing {
+
+using namespace keel::testing;  // NOLINT(google-build-using-namespace): process helpers
 
 namespace {
 

@@ -7,9 +7,11 @@
 #include <thread>
 
 #include "keel/base/clock.h"
-#include "process.h"
+#include "keel/testing/process.h"
 
 namespace keel::redis::testing {
+
+using namespace keel::testing;  // NOLINT(google-build-using-namespace): process helpers
 
 namespace {
 

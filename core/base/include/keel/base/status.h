@@ -28,6 +28,8 @@ enum class StatusCode {
   kUnauthenticated,  // missing or wrong credentials (HTTP 401, gRPC UNAUTHENTICATED)
   kFailedPrecondition,  // the system is not in a state to do it (e.g. the file it reads is invalid)
   kResourceExhausted,   // a configured cap is reached
+  kAlreadyExists,       // it exists (a unique key taken)
+  kAborted,             // a conflict undid the work (serialization failure); retrying may help
 };
 
 class Status {
@@ -60,6 +62,10 @@ inline Status Unauthenticated(std::string msg) {
 inline Status FailedPrecondition(std::string msg) {
   return Status(StatusCode::kFailedPrecondition, std::move(msg));
 }
+inline Status AlreadyExists(std::string msg) {
+  return Status(StatusCode::kAlreadyExists, std::move(msg));
+}
+inline Status Aborted(std::string msg) { return Status(StatusCode::kAborted, std::move(msg)); }
 inline Status ResourceExhausted(std::string msg) {
   return Status(StatusCode::kResourceExhausted, std::move(msg));
 }

@@ -1,4 +1,7 @@
-#include "process.h"
+#include "keel/testing/process.h"
+
+#include <grp.h>
+#include <pwd.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13,16 +16,26 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "keel/base/clock.h"
 
-namespace keel::redis::testing {
+namespace keel::testing {
 
-StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log_path,
+                      const std::string& run_as) {
   if (argv.empty()) return InvalidArgument("empty command");
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (!run_as.empty()) {
+    const passwd* pw = ::getpwnam(run_as.c_str());
+    if (pw == nullptr) return NotFound("no user " + run_as);
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+  }
   const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return Unavailable("cannot open " + log_path + ": " + std::strerror(errno));
   // Built before fork: after it the child only makes async-signal-safe calls.
@@ -36,6 +49,10 @@ StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& l
     return Unavailable(std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
+    if (!run_as.empty() && (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)) {
+      ::_exit(126);
+    }
+    // After the uid change: changing credentials clears the death signal.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
     const int null_fd = ::open("/dev/null", O_RDONLY);
@@ -80,8 +97,8 @@ void Terminate(pid_t pid, int sig, Duration grace) {
 }
 
 StatusOr<int> Run(const std::vector<std::string>& argv, const std::string& log_path,
-                  Duration timeout) {
-  auto pid = Spawn(argv, log_path);
+                  Duration timeout, const std::string& run_as) {
+  auto pid = Spawn(argv, log_path, run_as);
   if (!pid.ok()) return pid.status();
   int status = 0;
   if (!WaitReaped(*pid, timeout, &status)) {
@@ -139,6 +156,28 @@ StatusOr<std::string> MakeTempDir(const std::string& prefix) {
   return templ;
 }
 
+std::string UnprivilegedUser(const std::string& fallback) {
+  return ::geteuid() == 0 ? fallback : std::string();
+}
+
+Status ChownTree(const std::string& path, const std::string& user) {
+  if (user.empty()) return Status::Ok();
+  const passwd* pw = ::getpwnam(user.c_str());
+  if (pw == nullptr) return NotFound("no user " + user);
+  std::error_code ec;
+  auto chown_one = [&](const std::filesystem::path& p) {
+    return ::chown(p.c_str(), pw->pw_uid, pw->pw_gid) == 0;
+  };
+  if (!chown_one(path)) return Unavailable("chown " + path + ": " + std::strerror(errno));
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(path, ec)) {
+    if (!chown_one(entry.path())) {
+      return Unavailable("chown " + entry.path().string() + ": " + std::strerror(errno));
+    }
+  }
+  if (ec) return Unavailable("walk " + path + ": " + ec.message());
+  return Status::Ok();
+}
+
 std::string Tail(const std::string& path, std::size_t bytes) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -147,4 +186,4 @@ std::string Tail(const std::string& path, std::size_t bytes) {
   return s.size() > bytes ? s.substr(s.size() - bytes) : s;
 }
 
-}  // namespace keel::redis::testing
+}  // namespace keel::testing

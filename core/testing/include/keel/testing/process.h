@@ -1,4 +1,5 @@
-// Child processes, ports and temp dirs for the Redis fixtures (internal).
+// Child processes, ports and temp dirs for the test fixtures (Redis,
+// PostgreSQL, NATS servers started by tests).
 #pragma once
 
 #include <sys/types.h>
@@ -10,19 +11,27 @@
 #include "keel/base/status.h"
 #include "keel/base/units.h"
 
-namespace keel::redis::testing {
+namespace keel::testing {
 
 // Starts argv[0] (a path) with stdin from /dev/null and stdout/stderr
 // appended to `log_path`. The child dies with the thread that started it
 // (PR_SET_PDEATHSIG), so a crashed test leaves no server behind.
-StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log_path);
+// With `run_as` (a user name), the child drops to that user's uid and gid
+// first (the caller must be root): PostgreSQL refuses to run as root.
+StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log_path,
+                      const std::string& run_as = "");
 // True once `pid` has exited (reaped); *status gets its wait status.
 bool Reaped(pid_t pid, int* status = nullptr);
 // Sends `sig`, then waits up to `grace` for the exit, then SIGKILLs and waits.
 void Terminate(pid_t pid, int sig, Duration grace);
 // Runs argv to completion (killed after `timeout`); its exit code, or -1.
 StatusOr<int> Run(const std::vector<std::string>& argv, const std::string& log_path,
-                  Duration timeout);
+                  Duration timeout, const std::string& run_as = "");
+// The user to run servers as that refuse root (PostgreSQL): "" when this
+// process is not root, else `fallback` (e.g. "postgres").
+std::string UnprivilegedUser(const std::string& fallback);
+// chown -R path to `user` (no-op for ""). OK or Unavailable.
+Status ChownTree(const std::string& path, const std::string& user);
 
 // A loopback TCP port free right now (bound to 0 and released). With
 // `bus_too`, port + 10000 (Redis Cluster's bus) is free as well.
@@ -32,4 +41,4 @@ StatusOr<std::string> MakeTempDir(const std::string& prefix);
 // The last `bytes` of a file, for error messages.
 std::string Tail(const std::string& path, std::size_t bytes = 2000);
 
-}  // namespace keel::redis::testing
+}  // namespace keel::testing
