@@ -3,6 +3,7 @@
 #include <nats/nats.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "keel/base/clock.h"
 
@@ -34,7 +35,8 @@ Status FromNats(natsStatus s, jsErrCode js, std::string_view what) {
   }
   std::string msg = "nats " + std::string(what) + ": " + text;
   if (js != 0) msg += " (jetstream error " + std::to_string(static_cast<int>(js)) + ")";
-  if (js == JSStreamNotFoundErr || js == JSConsumerNotFoundErr || s == NATS_NOT_FOUND) {
+  if (js == JSStreamNotFoundErr || js == JSConsumerNotFoundErr || js == JSNoMessageFoundErr ||
+      s == NATS_NOT_FOUND) {
     return NotFound(msg);
   }
   if (s == NATS_INVALID_ARG || (js != 0 && js != JSNotEnabledErr && js != JSNotEnabledForAccountErr &&
@@ -280,6 +282,40 @@ Status Client::DeleteStream(const std::string& name) {
   jsErrCode js = static_cast<jsErrCode>(0);
   natsStatus s = js_DeleteStream(impl_->js, name.c_str(), &jo, &js);
   return s == NATS_OK ? Status::Ok() : FromNats(s, js, "delete stream " + name);
+}
+
+StatusOr<StoredMessage> Client::GetMessage(const std::string& stream, std::uint64_t sequence) {
+  jsOptions jo = impl_->JsOptions();
+  natsMsg* msg = nullptr;
+  jsErrCode js = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetMsg(&msg, impl_->js, stream.c_str(), sequence, &jo, &js);
+  if (s != NATS_OK) return FromNats(s, js, "get message " + stream + " #" + std::to_string(sequence));
+  StoredMessage out;
+  out.sequence = natsMsg_GetSequence(msg);
+  out.subject = natsMsg_GetSubject(msg);
+  out.data.assign(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+  out.time_ns = natsMsg_GetTime(msg);
+  const char** keys = nullptr;
+  int count = 0;
+  if (natsMsgHeader_Keys(msg, &keys, &count) == NATS_OK) {
+    for (int i = 0; i < count; ++i) {
+      const char* value = nullptr;
+      if (natsMsgHeader_Get(msg, keys[i], &value) == NATS_OK && value != nullptr) {
+        out.headers[keys[i]] = value;
+      }
+    }
+    free(static_cast<void*>(keys));  // NOLINT: libnats allocates the array with malloc
+  }
+  natsMsg_Destroy(msg);
+  return out;
+}
+
+Status Client::DeleteMessage(const std::string& stream, std::uint64_t sequence) {
+  jsOptions jo = impl_->JsOptions();
+  jsErrCode js = static_cast<jsErrCode>(0);
+  natsStatus s = js_DeleteMsg(impl_->js, stream.c_str(), sequence, &jo, &js);
+  if (s != NATS_OK) return FromNats(s, js, "delete message " + stream + " #" + std::to_string(sequence));
+  return Status::Ok();
 }
 
 StatusOr<StreamState> Client::Stream(const std::string& name) {

@@ -111,6 +111,27 @@ TEST_F(JetStream, HeadersAndDataRoundTrip) {
   EXPECT_TRUE(m.Ack().ok());
 }
 
+TEST_F(JetStream, StoredMessagesAreReadAndDeletedBySequence) {
+  ASSERT_TRUE(client->Publish(subject, "first").ok());
+  ASSERT_TRUE(client->Publish(subject, "second", "id-2", {{"Keel-Error", "boom"}}).ok());
+  ASSERT_TRUE(client->Publish(subject, "third").ok());
+  auto m = client->GetMessage(stream, 2);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->sequence, 2u);
+  EXPECT_EQ(m->subject, subject);
+  EXPECT_EQ(m->data, "second");
+  EXPECT_EQ(m->headers["Keel-Error"], "boom");
+  EXPECT_EQ(m->headers["Nats-Msg-Id"], "id-2");
+  EXPECT_GT(m->time_ns, 0);
+  ASSERT_TRUE(client->DeleteMessage(stream, 2).ok());
+  EXPECT_EQ(client->GetMessage(stream, 2).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(client->GetMessage(stream, 99).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(client->Stream(stream)->messages, 2u);
+  auto third = client->GetMessage(stream, 3);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->data, "third");
+}
+
 TEST_F(JetStream, AckedMessagesStayAckedNakedOnesComeBack) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(client->Publish(subject, std::to_string(i)).ok());
   auto consumer = client->PullSubscribe(stream, {.durable = "w", .filter_subject = subject, .ack_wait = 10s});

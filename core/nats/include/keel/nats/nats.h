@@ -85,6 +85,16 @@ struct StreamState {
   std::uint64_t last_sequence = 0;
 };
 
+// A message read from a stream by sequence (not through a consumer): what
+// a dead-letter tool lists and replays.
+struct StoredMessage {
+  std::uint64_t sequence = 0;
+  std::string subject;
+  std::string data;
+  std::map<std::string, std::string> headers;
+  std::int64_t time_ns = 0;  // when the stream stored it, Unix nanoseconds
+};
+
 struct Metrics;
 
 class Message {
@@ -149,6 +159,11 @@ class Client {
                            const std::string& msg_id = "",
                            const std::map<std::string, std::string>& headers = {});
 
+  // The message at `sequence`; NotFound when there is none (deleted, or
+  // beyond the stream's end).
+  StatusOr<StoredMessage> GetMessage(const std::string& stream, std::uint64_t sequence);
+  // Removes the message at `sequence` from the stream.
+  Status DeleteMessage(const std::string& stream, std::uint64_t sequence);
   // Binds to (creating when missing) a durable pull consumer on `stream`.
   StatusOr<std::unique_ptr<PullConsumer>> PullSubscribe(const std::string& stream,
                                                         const ConsumerConfig& config);
