@@ -1,0 +1,203 @@
+#include "keel/kit/inbox.h"
+
+#include <algorithm>
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "keel/obs/log.h"
+
+namespace keel::kit {
+
+pg::Migration InboxMigration(int version) {
+  return {version, "inbox", R"SQL(
+CREATE TABLE inbox (
+  id text PRIMARY KEY,
+  processed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+)SQL"};
+}
+
+struct Inbox::Impl {
+  Options options;
+  nats::Client* nats = nullptr;
+  Handler handler;
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> count{0};
+  std::thread thread;
+  obs::Counter* processed = nullptr;
+  obs::Counter* duplicate = nullptr;
+  obs::Counter* retried = nullptr;
+  obs::Counter* dead = nullptr;
+  obs::Histogram* duration = nullptr;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::unique_ptr<pg::Connection> conn;
+
+  // Full jitter: uniform in [0, min(cap, base * 2^(n-1))].
+  Duration Backoff(std::uint64_t delivered) {
+    const auto shift = std::min<std::uint64_t>(delivered > 0 ? delivered - 1 : 0, 20);
+    const auto ceiling = std::min<Duration>(options.retry_cap, options.retry_base * (1LL << shift));
+    std::uniform_int_distribution<Duration::rep> d(0, ceiling.count());
+    return Duration(d(rng));
+  }
+
+  void DeadLetter(nats::Message& m, const std::string& id, const std::string& error) {
+    const std::string dlq_id = "dlq-" + (id.empty() ? std::string(m.subject()) : id) + "-" +
+                               std::to_string(m.stream_sequence());
+    auto ack = nats->Publish(options.dlq_prefix + options.durable, m.data(), dlq_id,
+                             {{"Keel-Dlq-Subject", std::string(m.subject())},
+                              {"Keel-Dlq-Error", error.substr(0, 1000)},
+                              {"Keel-Dlq-Delivered", std::to_string(m.delivered())},
+                              {"Keel-Dlq-Consumer", options.durable},
+                              {"Content-Type", "application/cloudevents+json"}});
+    if (!ack.ok()) {
+      obs::Log(obs::LogLevel::kWarn, "inbox: dead-letter publish failed",
+               {{"consumer", options.durable}, {"error", ack.status().message()}});
+      (void)m.Nak(Backoff(m.delivered()));
+      return;
+    }
+    dead->Inc();
+    obs::Log(obs::LogLevel::kWarn, "inbox: message dead-lettered",
+             {{"consumer", options.durable}, {"subject", std::string(m.subject())}, {"id", id},
+              {"error", error}});
+    (void)m.Term();
+  }
+
+  void Handle(nats::Message& m) {
+    const auto start = std::chrono::steady_clock::now();
+    auto event = nlohmann::json::parse(m.data(), nullptr, false);
+    if (event.is_discarded() || !event.is_object() || !event.contains("id") || !event["id"].is_string()) {
+      DeadLetter(m, "", "not a CloudEvents JSON message");
+      return;
+    }
+    Delivery d;
+    d.id = event["id"].get<std::string>();
+    d.type = event.value("type", "");
+    d.subject = std::string(m.subject());
+    d.data = event.contains("data") ? event["data"] : nlohmann::json();
+    d.delivered = m.delivered();
+    const std::string table = pg::QuoteIdentifier(options.schema) + ".inbox";
+    Status s;
+    if (!conn || !conn->healthy()) {
+      conn.reset();
+      auto c = pg::Connection::Open(options.postgres);
+      if (c.ok()) {
+        conn = std::move(*c);
+      } else {
+        s = c.status();
+      }
+    }
+    if (s.ok()) {
+      auto seen = conn->Exec("SELECT 1 FROM " + table + " WHERE id = $1", {d.id});
+      if (!seen.ok()) {
+        s = seen.status();
+      } else if (seen->rows() > 0) {
+        s = AlreadyExists("already processed");
+      } else {
+        Commit commit = [&](const std::function<Status(pg::Connection&)>& fn) -> Status {
+          return pg::Transact(*conn, {}, [&](pg::Connection& tx) -> Status {
+            auto r = tx.Exec("INSERT INTO " + table + " (id) VALUES ($1) ON CONFLICT DO NOTHING", {d.id});
+            if (!r.ok()) return r.status();
+            if (r->affected() == 0) return AlreadyExists("already processed");
+            return fn(tx);
+          });
+        };
+        s = handler(d, commit);
+      }
+    }
+    duration->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (s.ok()) {
+      processed->Inc();
+      ++count;
+      (void)m.Ack();
+      return;
+    }
+    if (s.code() == StatusCode::kAlreadyExists) {
+      duplicate->Inc();
+      (void)m.Ack();
+      return;
+    }
+    const bool poison = s.code() == StatusCode::kInvalidArgument ||
+                        s.code() == StatusCode::kFailedPrecondition || s.code() == StatusCode::kNotFound;
+    if (poison || m.delivered() >= static_cast<std::uint64_t>(options.max_deliver)) {
+      DeadLetter(m, d.id, s.message());
+      return;
+    }
+    retried->Inc();
+    obs::Log(obs::LogLevel::kInfo, "inbox: retrying message",
+             {{"consumer", options.durable}, {"id", d.id}, {"delivered", std::to_string(m.delivered())},
+              {"error", s.message()}});
+    (void)m.Nak(Backoff(m.delivered()));
+  }
+
+  void Run() {
+    std::unique_ptr<nats::PullConsumer> consumer;
+    while (!stop) {
+      if (!consumer) {
+        auto c = nats->PullSubscribe(options.stream, {.durable = options.durable,
+                                                      .filter_subject = options.filter_subject,
+                                                      .ack_wait = options.ack_wait,
+                                                      .max_deliver = -1,
+                                                      .max_ack_pending = 1000});
+        if (!c.ok()) {
+          obs::Log(obs::LogLevel::kWarn, "inbox: cannot subscribe",
+                   {{"consumer", options.durable}, {"error", c.status().message()}});
+          for (int i = 0; i < 10 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          continue;
+        }
+        consumer = std::move(*c);
+      }
+      auto got = consumer->Fetch(options.batch, std::chrono::milliseconds(200));
+      if (!got.ok()) {
+        for (int i = 0; i < 4 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
+      for (auto& m : *got) {
+        if (stop) {
+          (void)m.Nak();
+          continue;
+        }
+        Handle(m);
+      }
+    }
+  }
+};
+
+StatusOr<std::unique_ptr<Inbox>> Inbox::Start(Options options, nats::Client& nats, obs::Registry& registry,
+                                              Handler handler) {
+  if (options.schema.empty() || options.stream.empty() || options.durable.empty() ||
+      options.filter_subject.empty()) {
+    return InvalidArgument("inbox: schema, stream, durable and filter_subject are required");
+  }
+  if (options.max_deliver < 1) return InvalidArgument("inbox: max_deliver must be >= 1");
+  if (Status s = pg::ValidateOptions(options.postgres); !s.ok()) return s;
+  options.postgres.search_path = options.schema;
+  auto impl = std::make_unique<Impl>();
+  auto& family = registry.AddCounter("keel_inbox_messages_total",
+                                     "Messages an inbox consumer took, by outcome.", {"consumer", "outcome"});
+  const std::string& c = options.durable;
+  impl->processed = family.Get({c, "processed"});
+  impl->duplicate = family.Get({c, "duplicate"});
+  impl->retried = family.Get({c, "retried"});
+  impl->dead = family.Get({c, "dead_lettered"});
+  impl->duration = registry.AddHistogram("keel_inbox_handle_duration_seconds",
+                                         "Time to handle one message (database and calls).", {"consumer"})
+                       .Get({c});
+  impl->options = std::move(options);
+  impl->nats = &nats;
+  impl->handler = std::move(handler);
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->Run(); });
+  return std::unique_ptr<Inbox>(new Inbox(std::move(impl)));
+}
+
+Inbox::Inbox(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Inbox::~Inbox() {
+  impl_->stop = true;
+  impl_->thread.join();
+}
+
+std::uint64_t Inbox::processed() const { return impl_->count.load(); }
+
+}  // namespace keel::kit
