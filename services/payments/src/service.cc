@@ -34,29 +34,47 @@ std::string ProviderError(const Provider::Answer& a) {
   return "http_" + std::to_string(a.status);
 }
 
+// Each command is handled in two steps: the provider call, outside any
+// transaction (a long transaction would hold back every outbox relay of the
+// database: they read below the oldest running transaction), then the
+// record, in the inbox's transaction, which first checks that the payment
+// did not change meanwhile. Every provider call is idempotent (its key
+// derives from the order), so a record that fails is repaired by the
+// redelivery, which replays the same key.
+using Record = std::function<Status(pg::Connection&)>;
+
 class Payments {
  public:
   explicit Payments(std::unique_ptr<Provider> provider) : provider_(std::move(provider)) {}
+  void set_pool(pg::Pool* pool) { pool_ = pool; }
 
   Status Handle(const kit::Delivery& d, const kit::Inbox::Commit& commit) {
     if (!d.data.is_object() || !d.data.contains("order_id") || !d.data["order_id"].is_string()) {
       return InvalidArgument("command without order_id");
     }
     const std::string order_id = d.data["order_id"].get<std::string>();
-    // The transaction spans the provider call: every call is idempotent
-    // (its key derives from the order), so a rollback after the provider
-    // acted is repaired by the redelivery, which replays the same key.
-    return commit([&](pg::Connection& tx) -> Status {
-      auto row = tx.Exec("SELECT status, provider_id FROM payments WHERE order_id = $1 FOR UPDATE", {order_id});
+    using Seen = std::pair<std::string, std::string>;
+    auto seen = pool_->Call<Seen>([&](pg::Connection& c) -> StatusOr<Seen> {
+      auto row = c.Exec("SELECT status, COALESCE(provider_id, '') FROM payments WHERE order_id = $1", {order_id});
       if (!row.ok()) return row.status();
-      const std::string status = row->rows() > 0 ? row->str(0, 0) : "";
-      const std::string provider_id = row->rows() > 0 ? row->str(0, 1) : "";
-      if (d.subject == saga::kAuthorize) return Authorize(tx, order_id, status, d.data);
-      if (d.subject == saga::kCapture) return Capture(tx, order_id, status, provider_id);
-      if (d.subject == saga::kVoid || d.subject == saga::kRefund) {
-        return Compensate(tx, order_id, status, provider_id, d.data);
+      return row->rows() > 0 ? Seen{row->str(0, 0), row->str(0, 1)} : Seen{};
+    });
+    if (!seen.ok()) return seen.status();
+    const auto& [status, provider_id] = *seen;
+    StatusOr<Record> record = InvalidArgument("unknown payments command " + d.subject);
+    if (d.subject == saga::kAuthorize) record = Authorize(order_id, status, d.data);
+    if (d.subject == saga::kCapture) record = Capture(order_id, status, provider_id);
+    if (d.subject == saga::kVoid || d.subject == saga::kRefund) {
+      record = Compensate(order_id, status, provider_id, d.data);
+    }
+    if (!record.ok()) return record.status();
+    return commit([&](pg::Connection& tx) -> Status {
+      auto row = tx.Exec("SELECT status FROM payments WHERE order_id = $1 FOR UPDATE", {order_id});
+      if (!row.ok()) return row.status();
+      if ((row->rows() > 0 ? row->str(0, 0) : std::string()) != status) {
+        return Unavailable("payment of " + order_id + " changed while the provider was called; retrying");
       }
-      return InvalidArgument("unknown payments command " + d.subject);
+      return (*record)(tx);
     });
   }
 
@@ -69,85 +87,97 @@ class Payments {
             {"payment_method", data.value("payment_token", "")}};
   }
 
-  Status Authorize(pg::Connection& tx, const std::string& order_id, const std::string& status, const json& data) {
-    if (status == "AUTHORIZED") return Emit(tx, "payment.authorized", order_id, {});
-    if (status == "DECLINED") return Emit(tx, "payment.declined", order_id, {{"reason", "payment_declined"}});
-    if (!status.empty()) return Status::Ok();  // voided before the authorization came: refused
+  static Record Reply(const std::string& type, const std::string& order_id, json data) {
+    return [type, order_id, data](pg::Connection& tx) { return Emit(tx, type, order_id, data); };
+  }
+
+  static Record Nothing() {
+    return [](pg::Connection&) { return Status::Ok(); };
+  }
+
+  // Sets the payment's status (inserting its row when new) and replies.
+  static Record Set(const std::string& order_id, bool insert, const std::string& status, const std::string& pid,
+                    const std::string& reason, const json& data, const std::string& type, json reply) {
+    return [=](pg::Connection& tx) -> Status {
+      auto r = insert ? tx.Exec("INSERT INTO payments (order_id, status, provider_id, amount_cents, currency, reason) "
+                                "VALUES ($1, $2, NULLIF($3, ''), $4, $5, NULLIF($6, ''))",
+                                {order_id, status, pid,
+                                 data.contains("amount_cents") ? std::optional<std::string>(std::to_string(
+                                                                     data.value("amount_cents", std::int64_t{0})))
+                                                               : std::nullopt,
+                                 data.contains("currency") ? std::optional<std::string>(data.value("currency", ""))
+                                                           : std::nullopt,
+                                 reason})
+                      : tx.Exec("UPDATE payments SET status = $2, updated_at = clock_timestamp() WHERE order_id = $1",
+                                {order_id, status});
+      if (!r.ok()) return r.status();
+      return Emit(tx, type, order_id, reply);
+    };
+  }
+
+  StatusOr<Record> Authorize(const std::string& order_id, const std::string& status, const json& data) {
+    if (status == "AUTHORIZED") return Reply("payment.authorized", order_id, {});
+    if (status == "DECLINED") return Reply("payment.declined", order_id, {{"reason", "payment_declined"}});
+    if (!status.empty()) return Nothing();  // voided before the authorization came: refused
     auto a = provider_->Post("/v1/payment_intents", IntentRequest(data), "keel-auth-" + order_id);
     if (!a.ok()) return a.status();
-    if (a->status == 200 && a->body.is_object() && a->body.contains("id")) {
+    if (a->status == 200 && a->body.is_object() && a->body.contains("id") && a->body["id"].is_string()) {
       const std::string pid = a->body["id"].get<std::string>();
-      auto r = tx.Exec("INSERT INTO payments (order_id, status, provider_id, amount_cents, currency) "
-                       "VALUES ($1, 'AUTHORIZED', $2, $3, $4)",
-                       {order_id, pid, std::to_string(data.value("amount_cents", std::int64_t{0})),
-                        data.value("currency", "")});
-      if (!r.ok()) return r.status();
-      return Emit(tx, "payment.authorized", order_id, {{"payment_id", pid}});
+      return Set(order_id, true, "AUTHORIZED", pid, "", data, "payment.authorized", {{"payment_id", pid}});
     }
     // A definitive no: 402 is a decline, other 4xx a rejected request.
     const std::string reason = a->status == 402 ? "payment_declined" : "payment_rejected";
-    auto r = tx.Exec("INSERT INTO payments (order_id, status, reason) VALUES ($1, 'DECLINED', $2)",
-                     {order_id, ProviderError(*a)});
-    if (!r.ok()) return r.status();
-    return Emit(tx, "payment.declined", order_id, {{"reason", reason}, {"decline_code", ProviderError(*a)}});
+    return Set(order_id, true, "DECLINED", "", ProviderError(*a), data, "payment.declined",
+               {{"reason", reason}, {"decline_code", ProviderError(*a)}});
   }
 
-  Status Capture(pg::Connection& tx, const std::string& order_id, const std::string& status,
-                 const std::string& pid) {
-    if (status == "CAPTURED") return Emit(tx, "payment.captured", order_id, {{"payment_id", pid}});
-    if (status != "AUTHORIZED") return Emit(tx, "payment.capture_failed", order_id, {{"reason", "not_authorized"}});
+  StatusOr<Record> Capture(const std::string& order_id, const std::string& status, const std::string& pid) {
+    if (status == "CAPTURED") return Reply("payment.captured", order_id, {{"payment_id", pid}});
+    if (status != "AUTHORIZED") return Reply("payment.capture_failed", order_id, {{"reason", "not_authorized"}});
     auto a = provider_->Post("/v1/payment_intents/" + pid + "/capture", json::object(), "keel-capture-" + order_id);
     if (!a.ok()) return a.status();
     if (a->status != 200) {
-      return Emit(tx, "payment.capture_failed", order_id, {{"reason", "capture_" + ProviderError(*a)}});
+      return Reply("payment.capture_failed", order_id, {{"reason", "capture_" + ProviderError(*a)}});
     }
-    auto r = tx.Exec("UPDATE payments SET status = 'CAPTURED', updated_at = clock_timestamp() WHERE order_id = $1",
-                     {order_id});
-    return r.ok() ? Emit(tx, "payment.captured", order_id, {{"payment_id", pid}}) : r.status();
+    return Set(order_id, false, "CAPTURED", pid, "", {}, "payment.captured", {{"payment_id", pid}});
   }
 
   // void and refund: undo whatever the payment is at.
-  Status Compensate(pg::Connection& tx, const std::string& order_id, const std::string& status,
-                    const std::string& pid, const json& data) {
+  StatusOr<Record> Compensate(const std::string& order_id, const std::string& status, const std::string& pid,
+                              const json& data) {
     if (status == "AUTHORIZED") {
       auto a = provider_->Post("/v1/payment_intents/" + pid + "/cancel", json::object(), "keel-void-" + order_id);
       if (!a.ok()) return a.status();
       if (a->status != 200) return FailedPrecondition("void refused by the provider: " + ProviderError(*a));
-      auto r = tx.Exec("UPDATE payments SET status = 'VOIDED', updated_at = clock_timestamp() WHERE order_id = $1",
-                       {order_id});
-      return r.ok() ? Emit(tx, "payment.voided", order_id, {{"payment_id", pid}}) : r.status();
+      return Set(order_id, false, "VOIDED", pid, "", {}, "payment.voided", {{"payment_id", pid}});
     }
     if (status == "CAPTURED") {
       auto a = provider_->Post("/v1/refunds", {{"payment_intent", pid}}, "keel-refund-" + order_id);
       if (!a.ok()) return a.status();
       if (a->status != 200) return FailedPrecondition("refund refused by the provider: " + ProviderError(*a));
-      auto r = tx.Exec("UPDATE payments SET status = 'REFUNDED', updated_at = clock_timestamp() WHERE order_id = $1",
-                       {order_id});
-      return r.ok() ? Emit(tx, "payment.refunded", order_id, {{"payment_id", pid}}) : r.status();
+      return Set(order_id, false, "REFUNDED", pid, "", {}, "payment.refunded", {{"payment_id", pid}});
     }
-    if (!status.empty()) return Status::Ok();  // declined, voided or refunded already
+    if (!status.empty()) return Nothing();  // declined, voided or refunded already
     // No record: the authorization may still be on its way, or may have
     // reached the provider while its answer was lost. Replaying it with its
     // key tells which; an authorization found is cancelled. The VOIDED row
     // makes a late authorize a no-op.
-    std::string voided_pid;
+    std::string voided;
     if (data.contains("amount_cents")) {
       auto a = provider_->Post("/v1/payment_intents", IntentRequest(data), "keel-auth-" + order_id);
       if (!a.ok()) return a.status();
-      if (a->status == 200 && a->body.is_object() && a->body.contains("id")) {
-        voided_pid = a->body["id"].get<std::string>();
-        auto c = provider_->Post("/v1/payment_intents/" + voided_pid + "/cancel", json::object(),
-                                 "keel-void-" + order_id);
+      if (a->status == 200 && a->body.is_object() && a->body.contains("id") && a->body["id"].is_string()) {
+        voided = a->body["id"].get<std::string>();
+        auto c = provider_->Post("/v1/payment_intents/" + voided + "/cancel", json::object(), "keel-void-" + order_id);
         if (!c.ok()) return c.status();
       }
     }
-    auto r = tx.Exec("INSERT INTO payments (order_id, status, provider_id, reason) VALUES ($1, 'VOIDED', $2, "
-                     "'cancelled before authorization')",
-                     {order_id, voided_pid.empty() ? std::nullopt : std::optional<std::string>(voided_pid)});
-    return r.ok() ? Emit(tx, "payment.voided", order_id, {{"payment_id", voided_pid}}) : r.status();
+    return Set(order_id, true, "VOIDED", voided, "cancelled before authorization", data, "payment.voided",
+               {{"payment_id", voided}});
   }
 
   std::unique_ptr<Provider> provider_;
+  pg::Pool* pool_ = nullptr;
 };
 
 class Sidecar final : public app::Sidecar {
@@ -184,6 +214,7 @@ StatusOr<std::unique_ptr<app::Sidecar>> Start(const config::Config& cfg, net::Ro
   if (!rt.ok()) return rt.status();
   auto sidecar = std::make_unique<Sidecar>(std::move(*rt), std::make_unique<Payments>(std::move(*provider)));
   Payments* payments = &sidecar->payments();
+  payments->set_pool(&sidecar->rt().pool());
   Status s = router.AddAsync(
       net::Method::kGet, "/v1/payments/{order_id}",
       kit::OnPool(sidecar->rt().pool(), [](pg::Connection& c, const kit::Call& call) -> kit::Reply {
