@@ -14,7 +14,12 @@
 #include "report_cli.h"
 #include "keel/ratelimit/rule_config.h"
 #include "keel/ratelimit/service.h"
+#include "keel/paymentsim/service.h"
 #include "keel/relay/service.h"
+#include "keel/inventory/service.h"
+#include "keel/orders/service.h"
+#include "keel/payments/service.h"
+#include "keel/shop/service.h"
 #include "keel/services/hello.h"
 
 #ifndef KEEL_VERSION
@@ -33,6 +38,12 @@ std::map<std::string, keel::app::ServiceDef> Services() {
   services.emplace(ratelimit.name, ratelimit);
   auto relay = keel::relay::RelayService();
   services.emplace(relay.name, relay);
+  auto paymentsim = keel::paymentsim::PaymentSimService();
+  services.emplace(paymentsim.name, paymentsim);
+  for (auto def : {keel::orders::OrdersService(), keel::inventory::InventoryService(),
+                   keel::payments::PaymentsService(), keel::shop::ShopService()}) {
+    services.emplace(def.name, def);
+  }
   return services;
 }
 
@@ -92,6 +103,17 @@ int main(int argc, char** argv) {
   std::string rules_file;
   validate->add_option("file", rules_file, "rules file (envoyproxy/ratelimit format + Keel's extensions)")->required();
 
+  keel::orders::DlqFlags dlq_flags;
+  CLI::App* orders_cmd = app.add_subcommand("orders", "Orders saga tools: keel orders dlq list|replay.");
+  orders_cmd->require_subcommand(1);
+  CLI::App* dlq_cmd = orders_cmd->add_subcommand("dlq", "The saga's dead letters (JetStream stream SAGA_DLQ).");
+  dlq_cmd->require_subcommand(1);
+  dlq_cmd->add_option("--nats", dlq_flags.nats_url, "NATS server (nats.url; default KEEL_NATS_URL or nats://127.0.0.1:4222)");
+  CLI::App* dlq_list = dlq_cmd->add_subcommand("list", "List dead letters: sequence, consumer, subject, error.");
+  dlq_list->add_flag("--json", dlq_flags.json, "one JSON object per line");
+  CLI::App* dlq_replay = dlq_cmd->add_subcommand("replay", "Publish dead letters to their subject again and remove them.");
+  dlq_replay->add_option("sequence", dlq_flags.sequence, "the DLQ sequence to replay, or 'all'")->required();
+
   keel::lab::LabFlags lab_flags;
   keel::cli::AddLabCommand(app, lab_flags);
   keel::cli::ReportFlags report_flags;
@@ -139,6 +161,10 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("load")) return keel::load::RunLoadCommand(load_flags);
   if (app.got_subcommand("lab")) return keel::lab::RunLabCommand(lab_flags);
+  if (app.got_subcommand("orders")) {
+    dlq_flags.command = dlq_list->parsed() ? "list" : "replay";
+    return keel::orders::RunDlqCommand(dlq_flags);
+  }
   if (app.got_subcommand("ratelimit")) {
     auto rules = keel::ratelimit::RuleConfig::Load(rules_file);
     if (!rules.ok()) {
