@@ -3,7 +3,9 @@
 #include <nats/nats.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 
 #include "keel/base/clock.h"
 
@@ -48,6 +50,21 @@ Status FromNats(natsStatus s, jsErrCode js, std::string_view what) {
 
 void OnDisconnected(natsConnection*, void* closure) { static_cast<Metrics*>(closure)->connected->Set(0); }
 void OnReconnected(natsConnection*, void* closure) { static_cast<Metrics*>(closure)->connected->Set(1); }
+
+// libnats runs connection callbacks on its own thread, after
+// natsConnection_Close returns; the closed callback comes last. The client
+// waits for it, so no callback touches a destroyed client.
+struct ClosedSignal {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool closed = false;  // GUARDED_BY(mu)
+};
+void OnClosed(natsConnection*, void* closure) {
+  auto* c = static_cast<ClosedSignal*>(closure);
+  std::lock_guard<std::mutex> lock(c->mu);
+  c->closed = true;
+  c->cv.notify_all();
+}
 
 }  // namespace
 
@@ -173,11 +190,16 @@ struct Client::Impl {
   Metrics metrics;
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
+  ClosedSignal closed;
 
   ~Impl() {
     if (js != nullptr) jsCtx_Destroy(js);
     if (nc != nullptr) {
       natsConnection_Close(nc);
+      {
+        std::unique_lock<std::mutex> lock(closed.mu);
+        closed.cv.wait_for(lock, std::chrono::seconds(5), [this] { return closed.closed; });
+      }
       natsConnection_Destroy(nc);
     }
   }
@@ -226,6 +248,7 @@ StatusOr<std::unique_ptr<Client>> Client::Connect(const Options& options, obs::R
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, Ms(options.reconnect_wait));
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(o, OnDisconnected, &impl->metrics);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(o, OnReconnected, &impl->metrics);
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(o, OnClosed, &impl->closed);
   if (s != NATS_OK) return FromNats(s, static_cast<jsErrCode>(0), "options (nats.url " + options.url + ")");
   s = natsConnection_Connect(&impl->nc, o);
   if (s != NATS_OK) return FromNats(s, static_cast<jsErrCode>(0), "connect " + options.url);
