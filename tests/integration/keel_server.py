@@ -163,10 +163,7 @@ class KeelServer:
     def wait(self, timeout=STOP_TIMEOUT):
         """Waits for exit; returns the exit code (raises subprocess.TimeoutExpired)."""
         rc = self.proc.wait(timeout=timeout)
-        if self._reader is not None:
-            self._reader.join(timeout=5)
-        if self.proc.stderr is not None and (self._reader is None or not self._reader.is_alive()):
-            self.proc.stderr.close()
+        self._close_stderr(join_timeout=5)
         self._remove_config()
         return rc
 
@@ -188,12 +185,19 @@ class KeelServer:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
-        if self.proc is not None and self.proc.stderr is not None:
-            if self._reader is not None:
-                self._reader.join(timeout=2)
-            if not self.proc.stderr.closed:
-                self.proc.stderr.close()
+        if self.proc is not None:
+            self._close_stderr(join_timeout=2, force=True)
         self._remove_config()
+
+    def _close_stderr(self, join_timeout, force=False):
+        """Closes the stderr pipe once its reader thread has seen EOF (or
+        after join_timeout anyway when `force`)."""
+        if self.proc.stderr is None or self.proc.stderr.closed:
+            return
+        if self._reader is not None:
+            self._reader.join(timeout=join_timeout)
+        if force or self._reader is None or not self._reader.is_alive():
+            self.proc.stderr.close()
 
     def _remove_config(self):
         if self._config_path:

@@ -152,7 +152,7 @@ Connection::~Connection() { PQfinish(conn_); }
 
 Status Connection::ErrorFrom(const pg_result* r, std::string_view sql) const {
   if (PQstatus(conn_) == CONNECTION_BAD) {
-    return Unavailable("postgres connection lost: " + Trim(PQerrorMessage(conn_)));
+    return Lost();
   }
   const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   std::string message = Trim(r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
@@ -190,6 +190,10 @@ Status Connection::Listen(std::string_view channel) {
   return Script("LISTEN " + QuoteIdentifier(channel));
 }
 
+Status Connection::Lost() const {
+  return Unavailable("postgres connection lost: " + Trim(PQerrorMessage(conn_)));
+}
+
 std::vector<Notification> Connection::Drain() {
   std::vector<Notification> out;
   while (PGnotify* n = PQnotifies(conn_)) {
@@ -200,12 +204,15 @@ std::vector<Notification> Connection::Drain() {
 }
 
 StatusOr<std::vector<Notification>> Connection::Wait(Duration timeout) {
-  if (PQconsumeInput(conn_) == 0) {
-    return Unavailable("postgres connection lost: " + Trim(PQerrorMessage(conn_)));
-  }
-  if (auto ready = Drain(); !ready.empty()) return ready;
+  // Reads what arrived (first without waiting, then each time the socket
+  // is readable) until a notification is there or the time is up.
   const auto until = SystemClock::Default().Now() + timeout;
+  bool readable = true;
   while (true) {
+    if (readable) {
+      if (PQconsumeInput(conn_) == 0) return Lost();
+      if (auto got = Drain(); !got.empty()) return got;
+    }
     const auto left = until - SystemClock::Default().Now();
     if (left <= Duration::zero()) return std::vector<Notification>{};
     pollfd fd{PQsocket(conn_), POLLIN, 0};
@@ -213,12 +220,7 @@ StatusOr<std::vector<Notification>> Connection::Wait(Duration timeout) {
         std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
     const int n = ::poll(&fd, 1, ms);
     if (n < 0 && errno != EINTR) return Unavailable("postgres: poll failed");
-    if (n > 0) {
-      if (PQconsumeInput(conn_) == 0) {
-        return Unavailable("postgres connection lost: " + Trim(PQerrorMessage(conn_)));
-      }
-      if (auto got = Drain(); !got.empty()) return got;
-    }
+    readable = n > 0;
   }
 }
 
@@ -268,7 +270,7 @@ Status Transact(Connection& conn, const TxOptions& options,
 struct Pool::Impl {
   Options options;
   obs::Counter* ok = nullptr;
-  obs::Counter* failed = nullptr;
+  obs::Counter* broken = nullptr;
   obs::Counter* no_connection = nullptr;
   obs::Counter* rejected = nullptr;
   obs::Counter* connect_errors = nullptr;
@@ -330,9 +332,9 @@ struct Pool::Impl {
         // A task that left a transaction open: roll it back, never leak it
         // into the next task.
         (void)conn->Script("ROLLBACK");
-        failed->Inc();
+        broken->Inc();
       } else if (!conn->healthy()) {
-        failed->Inc();
+        broken->Inc();
       } else {
         ok->Inc();
       }
@@ -351,7 +353,7 @@ StatusOr<std::unique_ptr<Pool>> Pool::Create(Options options, obs::Registry& reg
       "transaction open), no_connection (ran with Unavailable), rejected (queue full).",
       {"pool", "outcome"});
   impl->ok = tasks.Get({name, "ok"});
-  impl->failed = tasks.Get({name, "broken"});
+  impl->broken = tasks.Get({name, "broken"});
   impl->no_connection = tasks.Get({name, "no_connection"});
   impl->rejected = tasks.Get({name, "rejected"});
   impl->connect_errors =

@@ -131,6 +131,7 @@ class Connection {
   explicit Connection(pg_conn* conn) : conn_(conn) {}
   Status ErrorFrom(const pg_result* r, std::string_view sql) const;
   std::vector<Notification> Drain();
+  Status Lost() const;  // Unavailable "postgres connection lost: <libpq's reason>"
   pg_conn* conn_;
 };
 
