@@ -24,6 +24,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def _terminate(proc, timeout):
+    """SIGTERM, then SIGKILL after `timeout` seconds; nothing if not running."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _pg_bin():
     dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(d.split("/")[-2]))
     for d in reversed(dirs):
@@ -92,13 +103,7 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _terminate(self.proc, 30)
         self.proc = None
 
     def __enter__(self):
@@ -144,13 +149,7 @@ class NatsServer:
         raise RuntimeError("nats-server not ready")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _terminate(self.proc, 15)
         self.proc = None
 
     def __enter__(self):

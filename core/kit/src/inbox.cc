@@ -130,6 +130,14 @@ struct Inbox::Impl {
     (void)m.Nak(Backoff(m.delivered()));
   }
 
+  // Sleeps `d` in 50 ms slices, so a stop is seen promptly.
+  void Pause(Duration d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (!stop && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
   void Run() {
     std::unique_ptr<nats::PullConsumer> consumer;
     while (!stop) {
@@ -142,14 +150,14 @@ struct Inbox::Impl {
         if (!c.ok()) {
           obs::Log(obs::LogLevel::kWarn, "inbox: cannot subscribe",
                    {{"consumer", options.durable}, {"error", c.status().message()}});
-          for (int i = 0; i < 10 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          Pause(std::chrono::milliseconds(500));
           continue;
         }
         consumer = std::move(*c);
       }
       auto got = consumer->Fetch(options.batch, std::chrono::milliseconds(200));
       if (!got.ok()) {
-        for (int i = 0; i < 4 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        Pause(std::chrono::milliseconds(200));
         continue;
       }
       for (auto& m : *got) {

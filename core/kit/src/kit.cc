@@ -11,10 +11,6 @@ namespace keel::kit {
 
 namespace {
 
-void AddOnce(config::Schema& schema, config::KeySpec spec) {
-  if (schema.Find(spec.key) == nullptr) schema.Add(std::move(spec));
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -23,23 +19,27 @@ std::string Lower(std::string_view s) {
 
 }  // namespace
 
+void AddKeyOnce(config::Schema& schema, config::KeySpec spec) {
+  if (schema.Find(spec.key) == nullptr) schema.Add(std::move(spec));
+}
+
 void AddPostgresKeys(config::Schema& schema) {
   using config::Type;
-  AddOnce(schema, {"postgres.url", Type::kString, "postgresql://127.0.0.1:5432/postgres",
+  AddKeyOnce(schema, {"postgres.url", Type::kString, "postgresql://127.0.0.1:5432/postgres",
                    "PostgreSQL server: a libpq URI (postgresql://user@host:port/db)"});
-  AddOnce(schema, {"postgres.pool_size", Type::kInt, "4", "connections (and worker threads) to PostgreSQL",
+  AddKeyOnce(schema, {"postgres.pool_size", Type::kInt, "4", "connections (and worker threads) to PostgreSQL",
                    1, 256});
-  AddOnce(schema, {"postgres.connect_timeout", Type::kDuration, "2s", "PostgreSQL connect timeout (>= 1s)",
+  AddKeyOnce(schema, {"postgres.connect_timeout", Type::kDuration, "2s", "PostgreSQL connect timeout (>= 1s)",
                    1000, 3600000});
-  AddOnce(schema, {"postgres.statement_timeout", Type::kDuration, "5s",
+  AddKeyOnce(schema, {"postgres.statement_timeout", Type::kDuration, "5s",
                    "PostgreSQL statement timeout (0s: none)", 0, 3600000});
 }
 
 void AddNatsKeys(config::Schema& schema) {
   using config::Type;
-  AddOnce(schema, {"nats.url", Type::kString, "nats://127.0.0.1:4222",
+  AddKeyOnce(schema, {"nats.url", Type::kString, "nats://127.0.0.1:4222",
                    "NATS server(s) with JetStream: nats://host:port, comma-separated"});
-  AddOnce(schema, {"nats.request_timeout", Type::kDuration, "2s",
+  AddKeyOnce(schema, {"nats.request_timeout", Type::kDuration, "2s",
                    "NATS JetStream API and publish-ack timeout", 10, 600000});
 }
 

@@ -6,17 +6,14 @@ void AddMessagingKeys(config::Schema& schema) {
   using config::Type;
   AddPostgresKeys(schema);
   AddNatsKeys(schema);
-  auto add = [&](config::KeySpec spec) {
-    if (schema.Find(spec.key) == nullptr) schema.Add(std::move(spec));
-  };
-  add({"inbox.max_deliver", Type::kInt, "5", "deliveries of a failing message before it is dead-lettered", 1,
+  AddKeyOnce(schema, {"inbox.max_deliver", Type::kInt, "5", "deliveries of a failing message before it is dead-lettered", 1,
        1000});
-  add({"inbox.retry_base", Type::kDuration, "100ms", "redelivery backoff base (full jitter, doubling)", 1,
+  AddKeyOnce(schema, {"inbox.retry_base", Type::kDuration, "100ms", "redelivery backoff base (full jitter, doubling)", 1,
        3600000});
-  add({"inbox.retry_cap", Type::kDuration, "10s", "redelivery backoff cap", 1, 3600000});
-  add({"inbox.ack_wait", Type::kDuration, "30s", "a message taken and not acked (a crash) is redelivered after this",
+  AddKeyOnce(schema, {"inbox.retry_cap", Type::kDuration, "10s", "redelivery backoff cap", 1, 3600000});
+  AddKeyOnce(schema, {"inbox.ack_wait", Type::kDuration, "30s", "a message taken and not acked (a crash) is redelivered after this",
        100, 3600000});
-  add({"outbox.poll_interval", Type::kDuration, "500ms", "outbox relay poll when no NOTIFY came", 10,
+  AddKeyOnce(schema, {"outbox.poll_interval", Type::kDuration, "500ms", "outbox relay poll when no NOTIFY came", 10,
        3600000});
 }
 

@@ -1,46 +1,21 @@
 #include "keel/kit/inbox.h"
 
 #include <gtest/gtest.h>
-#include <nats/nats.h>
 
 #include <atomic>
 #include <thread>
 
 #include "keel/kit/kit.h"
-#include "keel/nats/testing/nats_server.h"
+#include "keel/outbox/testing/servers_env.h"
 #include "keel/outbox/outbox.h"
-#include "keel/pg/testing/postgres_server.h"
 
 namespace keel::kit {
 namespace {
 
 using namespace std::chrono_literals;
 
-pg::testing::PostgresServer* g_pg = nullptr;
-nats::testing::NatsServer* g_nats = nullptr;
-
-class ServersEnv : public ::testing::Environment {
- public:
-  void SetUp() override {
-    auto p = pg::testing::PostgresServer::Start();
-    ASSERT_TRUE(p.ok()) << p.status().message();
-    pg_ = std::move(*p);
-    auto n = nats::testing::NatsServer::Start();
-    ASSERT_TRUE(n.ok()) << n.status().message();
-    nats_ = std::move(*n);
-    g_pg = pg_.get();
-    g_nats = nats_.get();
-  }
-  void TearDown() override {
-    nats_.reset();
-    pg_.reset();
-    nats_CloseAndWait(2000);
-  }
-
- private:
-  std::unique_ptr<pg::testing::PostgresServer> pg_;
-  std::unique_ptr<nats::testing::NatsServer> nats_;
-};
+using outbox::testing::g_nats;
+using outbox::testing::g_pg;
 
 std::string Event(const std::string& id, int n) {
   return R"({"specversion":"1.0","id":")" + id + R"(","source":"/t","type":"t.add","data":{"n":)" +
@@ -234,6 +209,6 @@ TEST(KitErrors, StatusCodesMapToHttp) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new keel::kit::ServersEnv);
+  ::testing::AddGlobalTestEnvironment(new keel::outbox::testing::ServersEnv);
   return RUN_ALL_TESTS();
 }

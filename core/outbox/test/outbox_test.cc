@@ -1,45 +1,20 @@
 #include "keel/outbox/outbox.h"
 
 #include <gtest/gtest.h>
-#include <nats/nats.h>
 
 #include <atomic>
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "keel/nats/testing/nats_server.h"
-#include "keel/pg/testing/postgres_server.h"
+#include "keel/outbox/testing/servers_env.h"
 
 namespace keel::outbox {
 namespace {
 
 using namespace std::chrono_literals;
 
-pg::testing::PostgresServer* g_pg = nullptr;
-nats::testing::NatsServer* g_nats = nullptr;
-
-class ServersEnv : public ::testing::Environment {
- public:
-  void SetUp() override {
-    auto p = pg::testing::PostgresServer::Start();
-    ASSERT_TRUE(p.ok()) << p.status().message();
-    pg_ = std::move(*p);
-    auto n = nats::testing::NatsServer::Start();
-    ASSERT_TRUE(n.ok()) << n.status().message();
-    nats_ = std::move(*n);
-    g_pg = pg_.get();
-    g_nats = nats_.get();
-  }
-  void TearDown() override {
-    nats_.reset();
-    pg_.reset();
-    nats_CloseAndWait(2000);
-  }
-
- private:
-  std::unique_ptr<pg::testing::PostgresServer> pg_;
-  std::unique_ptr<nats::testing::NatsServer> nats_;
-};
+using testing::g_nats;
+using testing::g_pg;
 
 struct OutboxTest : ::testing::Test {
   void SetUp() override {
@@ -212,6 +187,6 @@ TEST_F(OutboxTest, BadInputIsRejected) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new keel::outbox::ServersEnv());
+  ::testing::AddGlobalTestEnvironment(new keel::outbox::testing::ServersEnv());
   return RUN_ALL_TESTS();
 }

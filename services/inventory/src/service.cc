@@ -47,14 +47,23 @@ StatusOr<std::map<std::string, std::int64_t>> Quantities(const json& items) {
   return out;
 }
 
-Status ReturnStock(pg::Connection& tx, const json& items, bool consume) {
+// What ending a reservation does to its SKUs' stock.
+enum class Settle {
+  kRelease,  // held stock is available again
+  kConsume,  // held stock leaves (the order is confirmed)
+  kRestock,  // consumed stock comes back (a confirmed order is returned)
+};
+
+Status SettleStock(pg::Connection& tx, const json& items, Settle how) {
   auto qty = Quantities(items);
   if (!qty.ok()) return Status::Ok();  // a tombstone holds no stock
+  const char* sql = how == Settle::kRelease
+                        ? "UPDATE stock SET reserved = reserved - $2, updated_at = clock_timestamp() WHERE sku = $1"
+                    : how == Settle::kConsume
+                        ? "UPDATE stock SET on_hand = on_hand - $2, reserved = reserved - $2, "
+                          "updated_at = clock_timestamp() WHERE sku = $1"
+                        : "UPDATE stock SET on_hand = on_hand + $2, updated_at = clock_timestamp() WHERE sku = $1";
   for (const auto& [sku, n] : *qty) {
-    const std::string sql = consume ? "UPDATE stock SET on_hand = on_hand - $2, reserved = reserved - $2, "
-                                      "updated_at = clock_timestamp() WHERE sku = $1"
-                                    : "UPDATE stock SET reserved = reserved - $2, updated_at = clock_timestamp() "
-                                      "WHERE sku = $1";
     auto r = tx.Exec(sql, {sku, std::to_string(n)});
     if (!r.ok()) return r.status();
   }
@@ -110,17 +119,8 @@ Status Finish(pg::Connection& tx, const std::string& order_id, const std::string
     }
     if (status != "HELD" && status != "COMMITTED") return Status::Ok();  // nothing held any more
     // A committed reservation comes back as a return: its stock is on hand again.
-    if (status == "COMMITTED") {
-      auto qty = Quantities(json::parse(row->str(0, 1)));
-      if (!qty.ok()) return qty.status();
-      for (const auto& [sku, n] : *qty) {
-        auto r = tx.Exec("UPDATE stock SET on_hand = on_hand + $2, updated_at = clock_timestamp() WHERE sku = $1",
-                         {sku, std::to_string(n)});
-        if (!r.ok()) return r.status();
-      }
-    } else if (Status s = ReturnStock(tx, json::parse(row->str(0, 1)), false); !s.ok()) {
-      return s;
-    }
+    const Settle how = status == "COMMITTED" ? Settle::kRestock : Settle::kRelease;
+    if (Status s = SettleStock(tx, json::parse(row->str(0, 1)), how); !s.ok()) return s;
     auto r = tx.Exec("UPDATE reservations SET status = 'RELEASED', updated_at = clock_timestamp() WHERE order_id = $1",
                   {order_id});
     return r.ok() ? Emit(tx, "inventory.released", order_id, {{"order_id", order_id}}) : r.status();
@@ -131,7 +131,7 @@ Status Finish(pg::Connection& tx, const std::string& order_id, const std::string
     const std::string reason = status == "EXPIRED" ? "reservation_expired" : "reservation_" + (status.empty() ? std::string("missing") : std::string(status == "RELEASED" ? "released" : "rejected"));
     return Emit(tx, "inventory.commit_failed", order_id, {{"order_id", order_id}, {"reason", reason}});
   }
-  if (Status s = ReturnStock(tx, json::parse(row->str(0, 1)), true); !s.ok()) return s;
+  if (Status s = SettleStock(tx, json::parse(row->str(0, 1)), Settle::kConsume); !s.ok()) return s;
   auto r = tx.Exec("UPDATE reservations SET status = 'COMMITTED', updated_at = clock_timestamp() WHERE order_id = $1",
                 {order_id});
   return r.ok() ? Emit(tx, "inventory.committed", order_id, {{"order_id", order_id}}) : r.status();
@@ -161,7 +161,7 @@ void Sweep(pg::Pool& pool, obs::Counter* expired) {
       if (!rows.ok()) return rows.status();
       for (int i = 0; i < rows->rows(); ++i) {
         const std::string order_id = rows->str(i, 0);
-        if (Status st = ReturnStock(tx, json::parse(rows->str(i, 1)), false); !st.ok()) return st;
+        if (Status st = SettleStock(tx, json::parse(rows->str(i, 1)), Settle::kRelease); !st.ok()) return st;
         auto r = tx.Exec("UPDATE reservations SET status = 'EXPIRED', updated_at = clock_timestamp() WHERE order_id = $1",
                       {order_id});
         if (!r.ok()) return r.status();

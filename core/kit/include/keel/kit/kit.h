@@ -33,8 +33,11 @@
 
 namespace keel::kit {
 
-// Each adds its keys once (a process running several services calls them
-// several times).
+// Adds `spec` unless its key is there already: a process running several
+// services declares their shared keys several times.
+void AddKeyOnce(config::Schema& schema, config::KeySpec spec);
+
+// Each adds its keys once (AddKeyOnce).
 void AddPostgresKeys(config::Schema& schema);
 void AddNatsKeys(config::Schema& schema);
 

@@ -2,6 +2,7 @@
 // PostgreSQL, NATS servers started by tests).
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -32,6 +33,9 @@ StatusOr<int> Run(const std::vector<std::string>& argv, const std::string& log_p
 std::string UnprivilegedUser(const std::string& fallback);
 // chown -R path to `user` (no-op for ""). OK or Unavailable.
 Status ChownTree(const std::string& path, const std::string& user);
+
+// 127.0.0.1:port as a socket address (port 0: any free port).
+sockaddr_in LoopbackAddress(std::uint16_t port);
 
 // A loopback TCP port free right now (bound to 0 and released). With
 // `bus_too`, port + 10000 (Redis Cluster's bus) is free as well.
