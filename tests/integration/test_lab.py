@@ -17,7 +17,7 @@ import unittest
 from keel_server import KEEL_BIN, clean_env, run_keel
 
 
-def scenario(name, marker, stages="6s@200", faults="", slos=None, extra_process=""):
+def scenario(name, marker, stages="6s@200", faults="", slos=None, extra_process="", checks=""):
     slos = slos or "  - {name: availability, objective: 95%}\n"
     return f"""
 name: {name}
@@ -35,6 +35,7 @@ faults:
 {faults or "  []"}
 slos:
 {slos}
+{checks}
 alerting:
   min_events: 20
   windows:
@@ -107,6 +108,35 @@ class LabTest(unittest.TestCase):
         scrapes = self.read("metrics/hello.prom").count("# keel-lab scrape t=")
         self.assertGreaterEqual(scrapes, 3)
         self.assertIn("keel_http_requests_total", self.read("metrics/hello.prom"))
+        self.assertEqual(self.children(), [])
+
+    def test_checks_run_after_the_loads_with_processes_up_and_judge_the_run(self):
+        # The first check reaches the service (still running), the second
+        # fails; a failed check fails a run whose SLOs held.
+        up = ("import sys, urllib.request; "
+              "sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:{{port:hello}}/readyz').status == 200 else 1)")
+        checks = ("checks:\n"
+                  f"  - {{name: up, command: [python3, -c, \"{up}\"]}}\n"
+                  "  - {name: broken, command: [sh, -c, 'echo invariant violated; exit 3'], timeout: 5s}\n"
+                  "  - {name: slow, command: [sleep, '30'], timeout: 1s}\n")
+        p = self.lab(scenario("checks", self.marker, stages="2s@100", checks=checks))
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("Scenario checks: FAIL", p.stdout)
+        self.assertIn("FAIL  check broken", p.stdout)
+        run = self.read("run.json")
+        self.assertTrue(run["completed"])
+        self.assertFalse(run["passed"])
+        checks = {c["name"]: c for c in run["checks"]}
+        self.assertTrue(checks["up"]["passed"], checks["up"])
+        self.assertEqual(checks["up"]["exit_code"], 0)
+        self.assertFalse(checks["broken"]["passed"])
+        self.assertEqual(checks["broken"]["exit_code"], 3)
+        self.assertIn("invariant violated", self.read("logs/check-broken.log"))
+        self.assertFalse(checks["slow"]["passed"])
+        self.assertIsNone(checks["slow"]["exit_code"])
+        self.assertIn("no exit within 1s", checks["slow"]["note"])
+        self.assertLess(checks["slow"]["seconds"], 5)
+        self.assertTrue(all(s["passed"] for s in self.read("slos.json")))
         self.assertEqual(self.children(), [])
 
     def test_kill_and_restart_is_recorded_and_breaks_a_tight_slo(self):

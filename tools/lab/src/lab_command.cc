@@ -72,6 +72,10 @@ void PrintSummary(const Scenario& s, const RunOutcome& r, const fs::path& out) {
                   !w.evaluated ? "too few events" : w.fired ? "FIRED" : "quiet");
     }
   }
+  for (const CheckOutcome& c : r.checks) {
+    std::printf("  %s  check %-14s %.1f s%s%s\n", c.passed ? "PASS" : "FAIL", c.name.c_str(), c.seconds,
+                c.note.empty() ? "" : "  ", c.note.c_str());
+  }
   std::printf("  data: %s\n", out.string().c_str());
 }
 

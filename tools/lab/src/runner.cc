@@ -109,6 +109,19 @@ class Scraper {
   std::thread thread_;
 };
 
+Json ChecksToJson(const std::vector<CheckOutcome>& checks) {
+  Json out = Json::array();
+  for (const CheckOutcome& c : checks) {
+    out.push_back({{"name", c.name},
+                   {"passed", c.passed},
+                   {"exit_code", c.exit_code ? Json(*c.exit_code) : Json(nullptr)},
+                   {"seconds", c.seconds},
+                   {"note", c.note},
+                   {"log", "logs/check-" + c.name + ".log"}});
+  }
+  return out;
+}
+
 class Run {
  public:
   Run(const Scenario& s, const RunOptions& o) : s_(s), o_(o), out_(o.out_dir) {}
@@ -148,6 +161,7 @@ class Run {
   void StepFault(FaultRun& f);
   void EndFault(FaultRun& f);
   void StopAll();
+  CheckOutcome RunCheck(const CheckSpec& c);
   Status WriteOutputs(RunOutcome* outcome);
 
   const Scenario& s_;
@@ -324,6 +338,30 @@ void Run::EndFault(FaultRun& f) {
   f.state = FaultRun::State::kDone;
 }
 
+CheckOutcome Run::RunCheck(const CheckSpec& c) {
+  CheckOutcome o{c.name};
+  const auto start = Clock::now();
+  auto child = Child::Start(c.command, {}, (out_ / "logs" / ("check-" + c.name + ".log")).string());
+  if (!child.ok()) {
+    o.note = child.status().message();
+    return o;
+  }
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(c.timeout);
+  while (!(*child)->Wait(std::chrono::milliseconds(100))) {
+    if (Interrupted() || Clock::now() >= deadline) {
+      o.note = Interrupted() ? "interrupted" : "no exit within " + FormatDuration(c.timeout);
+      (*child)->Stop(SIGTERM, std::chrono::seconds(2));
+      o.seconds = Seconds(Clock::now() - start);
+      return o;
+    }
+  }
+  o.seconds = Seconds(Clock::now() - start);
+  o.exit_code = (*child)->exit_code();
+  o.passed = o.exit_code == 0;
+  if (!o.passed) o.note = "exit code " + std::to_string(o.exit_code.value_or(-1)) + " (see logs/check-" + c.name + ".log)";
+  return o;
+}
+
 void Run::StopAll() {
   for (LoadRun& l : loads_) {
     if (l.child) l.child->Stop(SIGKILL, Duration(0));
@@ -415,6 +453,7 @@ Status Run::WriteOutputs(RunOutcome* outcome) {
               {"interrupted", outcome->interrupted},
               {"failure", outcome->failure.empty() ? Json(nullptr) : Json(outcome->failure)},
               {"passed", outcome->passed()},
+              {"checks", ChecksToJson(outcome->checks)},
               {"loads", loads},
               {"processes", procs}};
   Status st = WriteText(out_ / "faults.json", faults.dump(2));
@@ -493,6 +532,14 @@ StatusOr<RunOutcome> Run::Go() {
   scraper.Stop();
   if (st.ok()) {
     outcome.completed = true;
+    for (FaultRun& f : faults_) EndFault(f);  // checks judge the system as the faults left it, toxics gone
+    for (const CheckSpec& c : s_.checks) {
+      Say("check " + c.name + " running");
+      outcome.checks.push_back(RunCheck(c));
+      const CheckOutcome& o = outcome.checks.back();
+      Say("check " + c.name + (o.passed ? " passed" : " failed: " + o.note));
+      if (Interrupted()) break;
+    }
   } else {
     outcome.failure = st.message();
     Say("stopping: " + st.message());
@@ -510,6 +557,9 @@ bool RunOutcome::passed() const {
   if (!completed) return false;
   for (const SloOutcome& s : slos) {
     if (!s.passed) return false;
+  }
+  for (const CheckOutcome& c : checks) {
+    if (!c.passed) return false;
   }
   return true;
 }

@@ -171,6 +171,7 @@ class Parser {
   Status Load(const YAML::Node& node, const std::string& where, LoadSpec* l);
   Status Fault(const YAML::Node& node, const std::string& where, FaultSpec* f);
   Status Slo(const YAML::Node& node, const std::string& where, SloSpec* s);
+  Status Check(const YAML::Node& node, const std::string& where, CheckSpec* c);
   Status Alert(const YAML::Node& node, const std::string& where, Alerting* a);
   StatusOr<Scenario> Parse(const YAML::Node& root);
 
@@ -281,6 +282,18 @@ Status Parser::Load(const YAML::Node& node, const std::string& where, LoadSpec* 
     l->threads = static_cast<int>(t);
   }
   if (node["args"]) KEEL_ASSIGN(l->args, StringList(node["args"], where + ".args"));
+  return Status::Ok();
+}
+
+Status Parser::Check(const YAML::Node& node, const std::string& where, CheckSpec* c) {
+  KEEL_TRY(Keys(node, where, {"name", "command", "timeout"}));
+  if (!node["name"]) return Fail(where + ".name", "required");
+  KEEL_ASSIGN(c->name, String(node["name"], where + ".name"));
+  if (c->name.find_first_of("/\\ ") != std::string::npos) return Fail(where + ".name", "must not contain '/', '\\' or spaces");
+  if (!node["command"]) return Fail(where + ".command", "required");
+  KEEL_ASSIGN(c->command, StringList(node["command"], where + ".command"));
+  if (node["timeout"]) KEEL_ASSIGN(c->timeout, Dur(node["timeout"], where + ".timeout"));
+  if (c->timeout.count() <= 0) return Fail(where + ".timeout", "must be positive");
   return Status::Ok();
 }
 
@@ -452,7 +465,7 @@ Status UniqueNames(const std::vector<T>& items, const char* what) {
 
 StatusOr<Scenario> Parser::Parse(const YAML::Node& root) {
   KEEL_TRY(Keys(root, "scenario", {"name", "description", "processes", "chaos", "proxies", "loads",
-                                   "faults", "slos", "alerting", "scrape_interval", "stop_grace"}));
+                                   "faults", "slos", "checks", "alerting", "scrape_interval", "stop_grace"}));
   Scenario s;
   if (!root["name"]) return Fail("name", "required");
   KEEL_ASSIGN(s.name, String(root["name"], "name"));
@@ -467,6 +480,7 @@ StatusOr<Scenario> Parser::Parse(const YAML::Node& root) {
   KEEL_TRY(List(root, "loads", &s.loads, bind(&Parser::Load)));
   KEEL_TRY(List(root, "faults", &s.faults, bind(&Parser::Fault)));
   KEEL_TRY(List(root, "slos", &s.slos, bind(&Parser::Slo)));
+  KEEL_TRY(List(root, "checks", &s.checks, bind(&Parser::Check)));
   if (root["alerting"]) KEEL_TRY(Alert(root["alerting"], "alerting", &s.alerting));
   if (root["scrape_interval"]) KEEL_ASSIGN(s.scrape_interval, Dur(root["scrape_interval"], "scrape_interval"));
   if (s.scrape_interval < std::chrono::milliseconds(100)) return Fail("scrape_interval", "must be at least 100ms");
@@ -477,6 +491,7 @@ StatusOr<Scenario> Parser::Parse(const YAML::Node& root) {
   KEEL_TRY(UniqueNames(s.loads, "loads"));
   KEEL_TRY(UniqueNames(s.faults, "faults"));
   KEEL_TRY(UniqueNames(s.slos, "slos"));
+  KEEL_TRY(UniqueNames(s.checks, "checks"));
   if (s.loads.empty()) return Fail("loads", "a scenario needs at least one load");
   for (const LoadSpec& l : s.loads) {
     if (l.name.find_first_of("/\\") != std::string::npos) return Fail("loads", "name '" + l.name + "' must not contain '/'");

@@ -131,6 +131,10 @@ TEST(ScenarioTest, ErrorsNameTheField) {
       {"name: x\nprocesses: [{name: p}]\n", "processes[0].command: required"},
       {"name: x\nproxies: [{name: p, listen: a, upstream: b}]\n", "chaos: required when proxies are declared"},
       {"name: x\nalerting: {windows: [{long: 1m, short: 5m, burn_rate: 2}]}\n", "alerting.windows[0]: need 0 < short <= long"},
+      {"name: x\nchecks: [{name: c}]\n", "checks[0].command: required"},
+      {"name: x\nchecks: [{name: c, command: [true], timeout: 0s}]\n", "checks[0].timeout: must be positive"},
+      {"name: x\nchecks: [{name: c, command: [true]}, {name: c, command: [true]}]\n", "checks: name 'c' used twice"},
+      {"name: x\nchecks: [{name: c, command: [true], retries: 2}]\n", "checks[0].retries: unknown key"},
       {"name: [x\n", "YAML:"},
       {"- just a list\n", "expected a YAML map"},
   };
@@ -159,6 +163,24 @@ faults: [{at: 5s, name: reload, command: [cp, "{{scenario_dir}}/v2.yaml", "{{dir
                            "faults: [{at: 1s, duration: 2s, command: [true]}]\n", &ph);
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("faults[0].duration: a command is an instant event"));
+}
+
+TEST(ScenarioTest, ChecksKeepTheirOrderAndDefaultTimeout) {
+  Placeholders ph{"/bin/keel", "/tmp/out", "/repo/lab", {}, {}};
+  auto s = ParseScenario(R"(
+name: x
+loads: [{name: l, target: "http://127.0.0.1:1/", duration: 10s}]
+checks:
+  - {name: invariants, command: ["{{keel}}", orders, check], timeout: 90s}
+  - {name: rpo, command: [python3, "{{scenario_dir}}/rpo.py"]}
+)", &ph);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->checks.size(), 2u);
+  EXPECT_EQ(s->checks[0].name, "invariants");
+  EXPECT_EQ(s->checks[0].command, (std::vector<std::string>{"/bin/keel", "orders", "check"}));
+  EXPECT_EQ(s->checks[0].timeout, seconds(90));
+  EXPECT_EQ(s->checks[1].command[1], "/repo/lab/rpo.py");
+  EXPECT_EQ(s->checks[1].timeout, seconds(60));
 }
 
 TEST(ScenarioTest, KeelLoadTemplatesPassThrough) {

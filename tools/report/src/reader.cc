@@ -254,6 +254,14 @@ Status ReadRunJson(const fs::path& dir, LabRun& run) {
       if (Status s = LoadFromJson(loads[i], i, dir, load); !s.ok()) return s;
       run.loads.push_back(std::move(load));
     }
+    if (j->contains("checks")) {
+      const Json& checks = Array(*j, "checks");
+      for (size_t i = 0; i < checks.size(); ++i) {
+        const std::string where = Indexed("checks", i);
+        run.checks.push_back({Str(checks[i], "name", where), Bool(checks[i], "passed", where),
+                              Num(checks[i], "seconds", where), OptStr(checks[i], "note")});
+      }
+    }
     if (j->contains("processes")) {
       const Json& procs = Array(*j, "processes");
       for (size_t i = 0; i < procs.size(); ++i) {

@@ -207,6 +207,16 @@ std::string FaultTable(const LabRun& run) {
   return out + "</table>\n";
 }
 
+std::string CheckTable(const LabRun& run) {
+  std::string out =
+      "<table id=\"check-table\">\n<tr><th>Check</th><th>Took</th><th>Note</th><th>Verdict</th></tr>\n";
+  for (const Check& c : run.checks) {
+    out += "<tr>" + Td(HtmlEscape(c.name)) + Td(HtmlEscape(Seconds(c.seconds)), "num") +
+           Td(HtmlEscape(c.note)) + PassCell(c.passed) + "</tr>\n";
+  }
+  return out + "</table>\n";
+}
+
 }  // namespace
 
 std::string HtmlEscape(std::string_view text) {
@@ -247,6 +257,7 @@ std::string RenderHtml(const LabRun& run) {
   }
   if (!run.cpu.empty()) out += "<div class=\"chart\" id=\"chart-cpu\"></div>\n";
   out += "<h2>SLOs</h2>\n" + SloTable(run);
+  if (!run.checks.empty()) out += "<h2>Checks</h2>\n" + CheckTable(run);
   out += "<h2>Loads</h2>\n" + LoadTables(run);
   out += "<h2>Faults</h2>\n" + FaultTable(run);
   out += "<footer>Written by keel report. Charts drawn by uPlot 1.6.32 (MIT licence), "

@@ -83,6 +83,16 @@ TEST(LabreportRendererTest, ShowsVerdictSloAndLoadFigures) {
   EXPECT_NE(html.find("9/s (90%)"), std::string::npos);  // achieved vs requested
 }
 
+TEST(LabreportRendererTest, ShowsChecksOnlyWhenTheRunHadThem) {
+  LabRun run = SampleRun();
+  EXPECT_EQ(RenderHtml(run).find("check-table"), std::string::npos);
+  run.checks.push_back({"invariants", false, 2.5, "exit code 1 <see log>"});
+  const std::string html = RenderHtml(run);
+  EXPECT_NE(html.find("<h2>Checks</h2>"), std::string::npos);
+  EXPECT_NE(html.find("invariants"), std::string::npos);
+  EXPECT_NE(html.find("exit code 1 &lt;see log&gt;"), std::string::npos);
+}
+
 TEST(LabreportRendererTest, PageReferencesNothingExternal) {
   const std::string html = RenderHtml(SampleRun());
   const std::regex external(R"((src|href)\s*=\s*["']?\s*(https?:|//))", std::regex::icase);

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "keel/base/status.h"
+#include <optional>
+
 #include "keel/lab/scenario.h"
 #include "keel/lab/slo_eval.h"
 
@@ -35,12 +37,21 @@ struct RunOptions {
   std::vector<std::string> data_dirs;                // {{dir:NAME}} paths, created first
 };
 
+struct CheckOutcome {
+  std::string name;
+  bool passed = false;
+  std::optional<int> exit_code;  // unset: it did not start, or was stopped
+  double seconds = 0;
+  std::string note;              // why it failed without an exit code
+};
+
 struct RunOutcome {
   bool completed = false;    // every load ran to its end
   bool interrupted = false;
   std::string failure;       // why it did not complete, when it did not
   std::vector<SloOutcome> slos;
-  bool passed() const;       // completed and every SLO held
+  std::vector<CheckOutcome> checks;  // the scenario's checks, once the loads completed
+  bool passed() const;       // completed, every SLO held and every check passed
 };
 
 // Errors: only for an output directory that cannot be written. Failures of

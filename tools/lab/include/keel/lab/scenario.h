@@ -91,6 +91,15 @@ struct FaultSpec {
   std::vector<std::string> command;
 };
 
+// A command run after the loads end, while every process still runs (e.g. an
+// invariant checker reading the databases the run wrote); a non-zero exit,
+// or no exit within `timeout`, fails the run.
+struct CheckSpec {
+  std::string name;
+  std::vector<std::string> command;
+  Duration timeout = std::chrono::seconds(60);
+};
+
 struct SloSpec {
   std::string name;
   double objective = 0.99;
@@ -121,6 +130,7 @@ struct Scenario {
   std::vector<LoadSpec> loads;
   std::vector<FaultSpec> faults;
   std::vector<SloSpec> slos;
+  std::vector<CheckSpec> checks;  // run in order after the loads
   Alerting alerting;
   Duration scrape_interval = std::chrono::seconds(1);
   Duration stop_grace = std::chrono::seconds(10);

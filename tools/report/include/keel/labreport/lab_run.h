@@ -79,6 +79,14 @@ struct ProcessRate {
   std::vector<double> rate;  // units of the counter per second
 };
 
+// A check the lab ran after the loads (run.json "checks").
+struct Check {
+  std::string name;
+  bool passed = false;
+  double seconds = 0;
+  std::string note;
+};
+
 struct LabRun {
   std::string dir;  // as given to the reader
   std::string scenario;
@@ -88,6 +96,7 @@ struct LabRun {
   std::vector<Load> loads;
   std::vector<Fault> faults;
   std::vector<Slo> slos;
+  std::vector<Check> checks;
   std::vector<std::string> processes;
   std::vector<ProcessRate> cpu;  // process_cpu_seconds_total rate (cores), when scraped
 };
