@@ -18,6 +18,7 @@
 #include "keel/relay/service.h"
 #include "keel/inventory/service.h"
 #include "keel/orders/service.h"
+#include "keel/ordercheck/check.h"
 #include "keel/payments/service.h"
 #include "keel/shop/service.h"
 #include "keel/services/hello.h"
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
   validate->add_option("file", rules_file, "rules file (envoyproxy/ratelimit format + Keel's extensions)")->required();
 
   keel::orders::DlqFlags dlq_flags;
-  CLI::App* orders_cmd = app.add_subcommand("orders", "Orders saga tools: keel orders dlq list|replay.");
+  CLI::App* orders_cmd = app.add_subcommand("orders", "Orders saga tools: keel orders dlq list|replay, keel orders check.");
   orders_cmd->require_subcommand(1);
   CLI::App* dlq_cmd = orders_cmd->add_subcommand("dlq", "The saga's dead letters (JetStream stream SAGA_DLQ).");
   dlq_cmd->require_subcommand(1);
@@ -113,6 +114,20 @@ int main(int argc, char** argv) {
   dlq_list->add_flag("--json", dlq_flags.json, "one JSON object per line");
   CLI::App* dlq_replay = dlq_cmd->add_subcommand("replay", "Publish dead letters to their subject again and remove them.");
   dlq_replay->add_option("sequence", dlq_flags.sequence, "the DLQ sequence to replay, or 'all'")->required();
+  keel::ordercheck::CheckFlags check_flags;
+  CLI::App* check_cmd = orders_cmd->add_subcommand(
+      "check", "Judge the saga's invariants on its databases (exit 0 hold, 1 violated, 2 bad flag, 3 unreadable).");
+  check_cmd->add_option("--postgres", check_flags.postgres_url,
+                        "database of all three schemas (postgres.url; default KEEL_POSTGRES_URL)");
+  check_cmd->add_option("--orders-db", check_flags.orders_url, "the orders schema's database, when separate");
+  check_cmd->add_option("--inventory-db", check_flags.inventory_url, "the inventory schema's database, when separate");
+  check_cmd->add_option("--payments-db", check_flags.payments_url, "the payments schema's database, when separate");
+  check_cmd->add_option("--step-timeout", check_flags.step_timeout, "the services' orders.step_timeout (default 30s)");
+  check_cmd->add_option("--grace", check_flags.grace, "slack on every deadline: sweeps and clocks (default 5s)");
+  check_cmd->add_option("--settle", check_flags.settle,
+                        "re-read once a second until the invariants hold or this long passed (default 0s)");
+  check_cmd->add_option("--examples", check_flags.examples, "violations shown per invariant (default 5)");
+  check_cmd->add_flag("--json", check_flags.json, "the report as JSON");
 
   keel::lab::LabFlags lab_flags;
   keel::cli::AddLabCommand(app, lab_flags);
@@ -162,6 +177,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("load")) return keel::load::RunLoadCommand(load_flags);
   if (app.got_subcommand("lab")) return keel::lab::RunLabCommand(lab_flags);
   if (app.got_subcommand("orders")) {
+    if (check_cmd->parsed()) return keel::ordercheck::RunCheckCommand(check_flags);
     dlq_flags.command = dlq_list->parsed() ? "list" : "replay";
     return keel::orders::RunDlqCommand(dlq_flags);
   }

@@ -39,6 +39,10 @@ class SagaCase(unittest.TestCase):
     SIM_ARGS = []
     SERVICE_ARGS = []
     SEPARATE = False  # orders, inventory, payments as three processes
+    # `keel orders check` judges the class's database once its tests ran:
+    # whatever they did, every invariant must hold once the sagas settle.
+    CHECK_AT_END = True
+    STEP_TIMEOUT = "30s"
 
     @classmethod
     def setUpClass(cls):
@@ -59,10 +63,22 @@ class SagaCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for p in cls.procs.values():
-            p.kill()
-        cls.sim.kill()
-        cls.nats.stop()
+        try:
+            if cls.CHECK_AT_END and cls.procs:
+                r = cls.check("--settle", "60s")
+                if r.returncode != 0:
+                    raise AssertionError(f"keel orders check after {cls.__name__}: exit {r.returncode}\n"
+                                         f"{r.stdout}{r.stderr}")
+        finally:
+            for p in cls.procs.values():
+                p.kill()
+            cls.sim.kill()
+            cls.nats.stop()
+
+    @classmethod
+    def check(cls, *args, url=None):
+        return run_keel(["orders", "check", "--postgres", url or cls.db_url, "--step-timeout", cls.STEP_TIMEOUT,
+                         *args], timeout=120)
 
     @classmethod
     def service_args(cls):
@@ -440,6 +456,83 @@ class SeparateServicesSaga(SagaCase):
         self.settled_stock(sku, 42)
         self.assertEqual(self.sql("SELECT count(*) FROM payments.payments WHERE status = 'CAPTURED' AND order_id IN (%s)"
                                   % ",".join(f"'{i}'" for i in ids)), [["8"]])
+
+
+class HotSkuSaga(SagaCase):
+    """Stock 100 of one SKU, 1,000 orders at once, through three processes:
+    exactly 100 confirmed, 900 cancelled out of stock, no negative stock."""
+    SEPARATE = True
+    CHECK_AT_END = False  # the test checks, then tampers with the data
+
+    def test_hot_sku_sells_exactly_its_stock(self):
+        sku = unique("HOT")
+        self.put_stock(sku, 100)
+        barrier = threading.Barrier(1000)
+        answers, errors = [], []
+
+        def order():
+            body = self.order_body(items=[{"sku": sku, "qty": 1}])
+            try:
+                barrier.wait(timeout=60)
+                status, _, got = self.call(self.front, "POST", "/v1/orders", body, {"Idempotency-Key": unique("k")})
+                answers.append((status, got))
+            except Exception as e:  # noqa: BLE001 — reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=order) for _ in range(1000)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted({status for status, _ in answers}), [201], answers[:3])
+        self.assertEqual(len(answers), 1000)
+        self.eventually(lambda: self.sql("SELECT count(*) FROM orders.orders WHERE status NOT IN ('CONFIRMED', 'CANCELLED')")
+                        == [["0"]], "every order settled", timeout=120)
+        by = dict((f"{st}/{reason}", int(n)) for st, reason, n in
+                  self.sql("SELECT status, coalesce(reason, ''), count(*) FROM orders.orders GROUP BY 1, 2"))
+        self.assertEqual(by, {"CONFIRMED/": 100, "CANCELLED/out_of_stock": 900})
+        self.assertEqual(self.stock(sku), {"sku": sku, "on_hand": 0, "reserved": 0, "available": 0})
+        self.assertEqual(self.sql("SELECT count(*), sum(amount_cents) FROM payments.payments WHERE status = 'CAPTURED'"),
+                         [["100", "100000"]])
+
+        r = self.check("--settle", "30s", "--json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        report = json.loads(r.stdout)
+        self.assertTrue(report["ok"])
+        self.assertEqual(report["orders_by_status"], {"CANCELLED": 900, "CONFIRMED": 100})
+        self.assertEqual(report["captured_cents"], 100000)
+
+        # The checker catches what a broken saga would leave: a confirmed
+        # order whose payment was never captured, and a stock counter that
+        # drifted from its reservations.
+        victim = self.sql("SELECT id FROM orders.orders WHERE status = 'CONFIRMED' LIMIT 1")[0][0]
+        self.sql(f"UPDATE payments.payments SET status = 'AUTHORIZED' WHERE order_id = '{victim}'")
+        self.sql(f"UPDATE inventory.stock SET on_hand = 5, reserved = 2 WHERE sku = '{sku}'")
+        try:
+            r = self.check()
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(f"{victim}: CONFIRMED, payment AUTHORIZED", r.stdout)
+            self.assertIn("sum captured 99000 != sum confirmed 100000", r.stdout)
+            self.assertIn(f"sku {sku}: reserved 2 but HELD reservations hold 0", r.stdout)
+            self.assertRegex(r.stdout, r"FAIL  revenue")
+            self.assertRegex(r.stdout, r"OK    settled")
+        finally:
+            self.sql(f"UPDATE payments.payments SET status = 'CAPTURED' WHERE order_id = '{victim}'")
+            self.sql(f"UPDATE inventory.stock SET on_hand = 0, reserved = 0 WHERE sku = '{sku}'")
+        self.assertEqual(self.check().returncode, 0)
+
+    def test_check_cli_errors(self):
+        r = self.check("--settle", "soon")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--settle: invalid duration 'soon'", r.stderr)
+        r = self.check(url="postgresql://keel@127.0.0.1:1/none?connect_timeout=1")
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("postgres", r.stderr)
+        empty = unique("empty")
+        r = self.check(url=PG.create_database(empty))
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("has the service run against this database?", r.stderr)
 
 
 class PaymentTimeoutSaga(SagaCase):
