@@ -29,6 +29,7 @@ struct Inbox::Impl {
   obs::Counter* duplicate = nullptr;
   obs::Counter* retried = nullptr;
   obs::Counter* dead = nullptr;
+  obs::Counter* waited = nullptr;
   obs::Histogram* duration = nullptr;
   std::mt19937_64 rng{std::random_device{}()};
   std::unique_ptr<pg::Connection> conn;
@@ -63,6 +64,29 @@ struct Inbox::Impl {
     (void)m.Term();
   }
 
+  // One try: the processed check, then the handler with its commit.
+  Status Attempt(const Delivery& d) {
+    const std::string table = pg::QuoteIdentifier(options.schema) + ".inbox";
+    if (!conn || !conn->healthy()) {
+      conn.reset();
+      auto c = pg::Connection::Open(options.postgres);
+      if (!c.ok()) return c.status();
+      conn = std::move(*c);
+    }
+    auto seen = conn->Exec("SELECT 1 FROM " + table + " WHERE id = $1", {d.id});
+    if (!seen.ok()) return seen.status();
+    if (seen->rows() > 0) return AlreadyExists("already processed");
+    Commit commit = [&](const std::function<Status(pg::Connection&)>& fn) -> Status {
+      return pg::Transact(*conn, {}, [&](pg::Connection& tx) -> Status {
+        auto r = tx.Exec("INSERT INTO " + table + " (id) VALUES ($1) ON CONFLICT DO NOTHING", {d.id});
+        if (!r.ok()) return r.status();
+        if (r->affected() == 0) return AlreadyExists("already processed");
+        return fn(tx);
+      });
+    };
+    return handler(d, commit);
+  }
+
   void Handle(nats::Message& m) {
     const auto start = std::chrono::steady_clock::now();
     auto event = nlohmann::json::parse(m.data(), nullptr, false);
@@ -76,34 +100,25 @@ struct Inbox::Impl {
     d.subject = std::string(m.subject());
     d.data = event.contains("data") ? event["data"] : nlohmann::json();
     d.delivered = m.delivered();
-    const std::string table = pg::QuoteIdentifier(options.schema) + ".inbox";
+    // While the inbox's own database is unreachable no message can be
+    // handled, and the failure is not the message's: hold it (telling
+    // JetStream it is in progress) and try again once the database is back,
+    // without spending its deliveries on the way to the DLQ.
     Status s;
-    if (!conn || !conn->healthy()) {
-      conn.reset();
-      auto c = pg::Connection::Open(options.postgres);
-      if (c.ok()) {
-        conn = std::move(*c);
-      } else {
-        s = c.status();
+    for (std::uint64_t attempt = 1;; ++attempt) {
+      s = Attempt(d);
+      if (s.ok() || s.code() == StatusCode::kAlreadyExists || (conn && conn->healthy()) || stop) break;
+      waited->Inc();
+      if (attempt == 1) {
+        obs::Log(obs::LogLevel::kWarn, "inbox: database unavailable, holding the message",
+                 {{"consumer", options.durable}, {"id", d.id}, {"error", s.message()}});
       }
+      Pause(std::min<Duration>(std::max(Backoff(attempt), options.retry_base), options.ack_wait / 3));
+      (void)m.InProgress();
     }
-    if (s.ok()) {
-      auto seen = conn->Exec("SELECT 1 FROM " + table + " WHERE id = $1", {d.id});
-      if (!seen.ok()) {
-        s = seen.status();
-      } else if (seen->rows() > 0) {
-        s = AlreadyExists("already processed");
-      } else {
-        Commit commit = [&](const std::function<Status(pg::Connection&)>& fn) -> Status {
-          return pg::Transact(*conn, {}, [&](pg::Connection& tx) -> Status {
-            auto r = tx.Exec("INSERT INTO " + table + " (id) VALUES ($1) ON CONFLICT DO NOTHING", {d.id});
-            if (!r.ok()) return r.status();
-            if (r->affected() == 0) return AlreadyExists("already processed");
-            return fn(tx);
-          });
-        };
-        s = handler(d, commit);
-      }
+    if (stop && !s.ok() && !(conn && conn->healthy())) {
+      (void)m.Nak();  // shutting down: redelivered to the next start
+      return;
     }
     duration->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (s.ok()) {
@@ -188,6 +203,7 @@ StatusOr<std::unique_ptr<Inbox>> Inbox::Start(Options options, nats::Client& nat
   impl->duplicate = family.Get({c, "duplicate"});
   impl->retried = family.Get({c, "retried"});
   impl->dead = family.Get({c, "dead_lettered"});
+  impl->waited = family.Get({c, "database_wait"});
   impl->duration = registry.AddHistogram("keel_inbox_handle_duration_seconds",
                                          "Time to handle one message (database and calls).", {"consumer"})
                        .Get({c});

@@ -132,6 +132,32 @@ TEST_F(InboxTest, TransientFailuresAreRetriedThenDeadLettered) {
   EXPECT_EQ(dead->data, Event("down", 2));
 }
 
+TEST_F(InboxTest, MessagesWaitOutTheirDatabaseInsteadOfDyingInTheDlq) {
+  auto inbox = Inbox::Start(InboxOptions(), *client, registry, Add);
+  ASSERT_TRUE(inbox.ok());
+  ASSERT_TRUE(client->Publish(subject + ".cmd", Event("before", 1)).ok());
+  ASSERT_TRUE(Eventually([&] { return Total() == 1; }));
+  conn.reset();
+  g_pg->Stop();
+  ASSERT_TRUE(client->Publish(subject + ".cmd", Event("during1", 10)).ok());
+  ASSERT_TRUE(client->Publish(subject + ".cmd", Event("during2", 100)).ok());
+  // max_deliver 3 with 10-50 ms backoff: without the hold both would be
+  // dead-lettered well within this second.
+  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(g_pg->Resume().ok());
+  auto c = pg::Connection::Open(options);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  conn = std::move(*c);
+  ASSERT_TRUE(Eventually([&] { return Total() == 111; })) << Total();
+  EXPECT_EQ(DlqCount(), 0u);
+  const std::string text = registry.Render(obs::ExpositionFormat::kPrometheusText);
+  EXPECT_EQ(text.find(R"(outcome="dead_lettered"} 1)"), std::string::npos) << text;
+  EXPECT_EQ(text.find(R"(keel_inbox_messages_total{consumer="svc",outcome="database_wait"} 0)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(keel_inbox_messages_total{consumer="svc",outcome="processed"} 3)"), std::string::npos)
+      << text;
+}
+
 TEST_F(InboxTest, PoisonGoesStraightToTheDeadLetterStream) {
   std::atomic<int> calls{0};
   auto inbox = Inbox::Start(InboxOptions(), *client, registry,

@@ -34,6 +34,13 @@ void PrintText(const Report& r, double waited_s) {
               r.ok() ? "every invariant holds" : "VIOLATED");
   if (waited_s > 0) std::printf(" (after %.1f s of settling)", waited_s);
   std::printf("\n");
+  if (!r.cancelled_by_reason.empty()) {
+    std::string reasons;
+    for (const auto& [reason, n] : r.cancelled_by_reason) {
+      reasons += (reasons.empty() ? "" : ", ") + std::to_string(n) + " " + (reason.empty() ? "(none)" : reason);
+    }
+    std::printf("  cancelled: %s\n", reasons.c_str());
+  }
   for (const Invariant& i : r.invariants) {
     std::printf("  %s  %-13s %s", i.violations == 0 ? "OK  " : "FAIL", i.name.c_str(), i.meaning.c_str());
     if (i.violations > 0) std::printf(": %llu violation(s)", static_cast<unsigned long long>(i.violations));
@@ -47,6 +54,7 @@ void PrintJson(const Report& r, double waited_s) {
                               {"violations", r.violations()},
                               {"settled_after_s", waited_s},
                               {"orders_by_status", r.orders_by_status},
+                              {"cancelled_by_reason", r.cancelled_by_reason},
                               {"captured_cents", r.captured_cents},
                               {"confirmed_cents", r.confirmed_cents},
                               {"skus", r.skus},

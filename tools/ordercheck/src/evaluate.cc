@@ -59,6 +59,7 @@ Report Evaluate(const Snapshot& s, const Options& options) {
   for (const Order& o : s.orders) {
     orders[o.id] = &o;
     ++report.orders_by_status[o.status];
+    if (o.status == "CANCELLED") ++report.cancelled_by_reason[o.reason];
   }
   std::unordered_map<std::string, const Payment*> payments;
   for (const Payment& p : s.payments) payments[p.order_id] = &p;

@@ -47,12 +47,13 @@ Status ReadOrders(pg::Connection& c, Snapshot& s) {
   if (!now.ok()) return now.status();
   s.now_ms = now->int64(0, 0);
   auto o = Query(c, "SELECT id, status, step, currency, coalesce(payment_id, ''), amount_cents, " + Ms("step_deadline") +
-                        ", " + Ms("created_at") + " FROM orders.orders ORDER BY id");
+                        ", " + Ms("created_at") + ", coalesce(reason, '') FROM orders.orders ORDER BY id");
   if (!o.ok()) return o.status();
   for (int i = 0; i < o->rows(); ++i) {
     Order order{o->str(i, 0), o->str(i, 1), o->str(i, 2), o->str(i, 3), o->str(i, 4), o->int64(i, 5)};
     if (!o->null(i, 6)) order.step_deadline_ms = o->int64(i, 6);
     order.created_ms = o->int64(i, 7);
+    order.reason = o->str(i, 8);
     s.orders.push_back(std::move(order));
   }
   auto h = Query(c, "SELECT order_id, status, " + Ms("at") + " FROM orders.order_history ORDER BY order_id, seq");

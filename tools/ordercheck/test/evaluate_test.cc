@@ -14,7 +14,7 @@ Snapshot Healthy() {
   Snapshot s;
   s.now_ms = 100'000;
   s.orders = {{"ord_1", "CONFIRMED", "done", "USD", "pi_1", 1000, std::nullopt, 1000},
-              {"ord_2", "CANCELLED", "done", "USD", "", 500, std::nullopt, 2000}};
+              {"ord_2", "CANCELLED", "done", "USD", "", 500, std::nullopt, 2000, "out_of_stock"}};
   s.history = {{"ord_1", "PENDING", 1000}, {"ord_1", "RESERVED", 1010}, {"ord_1", "PAID", 1020},
                {"ord_1", "CONFIRMED", 1030}, {"ord_2", "PENDING", 2000}, {"ord_2", "CANCELLED", 2010}};
   s.stock = {{"A", 8, 0}};
@@ -62,6 +62,7 @@ TEST(OrdercheckTest, HealthyRunHoldsEveryInvariant) {
   EXPECT_EQ(r.confirmed_cents, 1000);
   EXPECT_EQ(r.orders_by_status.at("CONFIRMED"), 1u);
   EXPECT_EQ(r.messages, 4u);
+  EXPECT_EQ(r.cancelled_by_reason.at("out_of_stock"), 1u);
 }
 
 TEST(OrdercheckTest, OversoldOrDriftedStock) {

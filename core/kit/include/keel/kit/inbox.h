@@ -23,6 +23,11 @@
 //   anything else (Unavailable) roll back, nak with full-jitter backoff
 //                               (retry_base doubling to retry_cap); the
 //                               max_deliver-th failure goes to the DLQ
+// A failure while the inbox's own database connection is down (the server
+// is restarting, failing over) is not the message's fault: the message is
+// held (InProgress keeps JetStream from redelivering it) and tried again
+// with backoff until the database is back, without spending deliveries;
+// outcome database_wait counts the tries.
 // The DLQ is a stream: the message is republished to "<dlq_prefix><durable>"
 // with headers Keel-Dlq-Subject (its subject), Keel-Dlq-Error, Keel-Dlq-
 // Delivered, Keel-Dlq-Consumer, then terminated. A message that is not a
@@ -32,7 +37,7 @@
 // not forced: order across a nak is not kept, handlers must tolerate it).
 //
 // Metrics (label consumer): keel_inbox_messages_total{outcome=processed|
-// duplicate|retried|dead_lettered}, keel_inbox_handle_duration_seconds.
+// duplicate|retried|dead_lettered|database_wait}, keel_inbox_handle_duration_seconds.
 #pragma once
 
 #include <functional>

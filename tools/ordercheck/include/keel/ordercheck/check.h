@@ -42,6 +42,7 @@ struct Order {
   std::int64_t amount_cents = 0;
   std::optional<std::int64_t> step_deadline_ms;  // unix ms
   std::int64_t created_ms = 0;
+  std::string reason;  // why it was cancelled
 };
 
 struct Move {  // a row of orders.order_history, in order per order
@@ -108,6 +109,7 @@ struct Invariant {
 struct Report {
   std::vector<Invariant> invariants;
   std::map<std::string, std::uint64_t> orders_by_status;
+  std::map<std::string, std::uint64_t> cancelled_by_reason;
   std::int64_t captured_cents = 0, confirmed_cents = 0;
   std::uint64_t skus = 0, messages = 0;
   bool ok() const;
