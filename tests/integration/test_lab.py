@@ -139,6 +139,22 @@ class LabTest(unittest.TestCase):
         self.assertTrue(all(s["passed"] for s in self.read("slos.json")))
         self.assertEqual(self.children(), [])
 
+    def test_fault_jitter_picks_a_moment_in_its_window_from_the_seed(self):
+        faults = "  - {name: touch, at: 1s, jitter: 2s, command: [true]}\n"
+        starts = []
+        for _ in range(2):
+            text = scenario("jitter", self.marker, stages="4s@50", faults=faults).replace(
+                "name: jitter\n", "name: jitter\nseed: 7\n", 1)
+            p = self.lab(text)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertEqual(self.read("run.json")["seed"], 7)
+            start = self.read("faults.json")[0]["start_s"]
+            self.assertGreaterEqual(start, 1.0)
+            self.assertLess(start, 3.2)
+            starts.append(start)
+        # The same seed picks the same moment (to the lab's 20 ms tick).
+        self.assertAlmostEqual(starts[0], starts[1], delta=0.1)
+
     def test_kill_and_restart_is_recorded_and_breaks_a_tight_slo(self):
         faults = "  - {name: crash, at: 2s, kill: hello, restart_after: 1s}\n"
         slos = ("  - {name: availability, objective: 99.99%}\n"

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -144,6 +145,7 @@ class Run {
     const FaultSpec* spec;
     std::string toxic_name;
     enum class State { kPending, kActive, kRecovering, kDone } state = State::kPending;
+    double at_s = 0;  // when it starts: its `at` plus its share of jitter
     double start_s = -1, end_s = -1;
     std::string note;
   };
@@ -174,6 +176,7 @@ class Run {
   std::vector<std::unique_ptr<Child>> commands_;  // kCommand faults, stopped at the end
   Clock::time_point t0_ = Clock::now();
   std::int64_t t0_unix_ms_ = UnixMs();
+  std::uint64_t seed_ = s_.seed ? *s_.seed : std::random_device{}();
 };
 
 Status Run::StartProcess(Proc& p) {
@@ -250,7 +253,7 @@ Status Run::StartLoad(LoadRun& l) {
 void Run::StepFault(FaultRun& f) {
   const FaultSpec& spec = *f.spec;
   const double now = Now();
-  const double at = std::chrono::duration<double>(spec.at).count();
+  const double at = f.at_s;
   if (f.state == FaultRun::State::kPending && now >= at) {
     f.start_s = now;
     f.state = FaultRun::State::kActive;
@@ -453,6 +456,7 @@ Status Run::WriteOutputs(RunOutcome* outcome) {
               {"interrupted", outcome->interrupted},
               {"failure", outcome->failure.empty() ? Json(nullptr) : Json(outcome->failure)},
               {"passed", outcome->passed()},
+              {"seed", seed_},
               {"checks", ChecksToJson(outcome->checks)},
               {"loads", loads},
               {"processes", procs}};
@@ -474,8 +478,12 @@ StatusOr<RunOutcome> Run::Go() {
   }
   for (const ProcessSpec& p : s_.processes) procs_.push_back({&p, nullptr});
   for (const LoadSpec& l : s_.loads) loads_.push_back({&l, nullptr});
+  std::mt19937_64 rng(seed_);
   for (std::size_t i = 0; i < s_.faults.size(); ++i) {
-    faults_.push_back({&s_.faults[i], "keel_lab_" + std::to_string(i)});
+    const FaultSpec& spec = s_.faults[i];
+    faults_.push_back({&spec, "keel_lab_" + std::to_string(i)});
+    faults_.back().at_s = Seconds(spec.at) +
+                          (spec.jitter.count() > 0 ? std::uniform_real_distribution<double>(0, Seconds(spec.jitter))(rng) : 0);
   }
 
   RunOutcome outcome;

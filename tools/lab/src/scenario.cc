@@ -298,9 +298,11 @@ Status Parser::Check(const YAML::Node& node, const std::string& where, CheckSpec
 }
 
 Status Parser::Fault(const YAML::Node& node, const std::string& where, FaultSpec* f) {
-  KEEL_TRY(Keys(node, where, {"name", "at", "duration", "toxic", "kill", "signal", "restart_after", "command"}));
+  KEEL_TRY(Keys(node, where, {"name", "at", "jitter", "duration", "toxic", "kill", "signal", "restart_after", "command"}));
   if (!node["at"]) return Fail(where + ".at", "required");
   KEEL_ASSIGN(f->at, Dur(node["at"], where + ".at"));
+  if (node["jitter"]) KEEL_ASSIGN(f->jitter, Dur(node["jitter"], where + ".jitter"));
+  if (f->jitter.count() < 0) return Fail(where + ".jitter", "must not be negative");
   if (node["duration"]) {
     Duration d{};
     KEEL_ASSIGN(d, Dur(node["duration"], where + ".duration"));
@@ -465,7 +467,7 @@ Status UniqueNames(const std::vector<T>& items, const char* what) {
 
 StatusOr<Scenario> Parser::Parse(const YAML::Node& root) {
   KEEL_TRY(Keys(root, "scenario", {"name", "description", "processes", "chaos", "proxies", "loads",
-                                   "faults", "slos", "checks", "alerting", "scrape_interval", "stop_grace"}));
+                                   "faults", "slos", "checks", "alerting", "scrape_interval", "stop_grace", "seed"}));
   Scenario s;
   if (!root["name"]) return Fail("name", "required");
   KEEL_ASSIGN(s.name, String(root["name"], "name"));
@@ -485,6 +487,14 @@ StatusOr<Scenario> Parser::Parse(const YAML::Node& root) {
   if (root["scrape_interval"]) KEEL_ASSIGN(s.scrape_interval, Dur(root["scrape_interval"], "scrape_interval"));
   if (s.scrape_interval < std::chrono::milliseconds(100)) return Fail("scrape_interval", "must be at least 100ms");
   if (root["stop_grace"]) KEEL_ASSIGN(s.stop_grace, Dur(root["stop_grace"], "stop_grace"));
+  if (root["seed"]) {
+    double seed = 0;
+    KEEL_ASSIGN(seed, Number(root["seed"], "seed"));
+    if (seed < 0 || seed > 9007199254740992.0 || seed != static_cast<double>(static_cast<std::uint64_t>(seed))) {
+      return Fail("seed", "must be a non-negative integer");
+    }
+    s.seed = static_cast<std::uint64_t>(seed);
+  }
 
   KEEL_TRY(UniqueNames(s.processes, "processes"));
   KEEL_TRY(UniqueNames(s.proxies, "proxies"));
@@ -502,6 +512,7 @@ StatusOr<Scenario> Parser::Parse(const YAML::Node& root) {
     const FaultSpec& f = s.faults[i];
     const std::string w = "faults[" + std::to_string(i) + "]";
     if (f.at >= end) return Fail(w + ".at", "after the last load ends (" + FormatDuration(end) + ")");
+    if (f.at + f.jitter >= end) return Fail(w + ".jitter", "at + jitter is after the last load ends (" + FormatDuration(end) + ")");
     if (f.kind == FaultSpec::Kind::kCommand) continue;
     if (f.kind == FaultSpec::Kind::kToxic) {
       const bool known = std::any_of(s.proxies.begin(), s.proxies.end(),

@@ -135,6 +135,9 @@ TEST(ScenarioTest, ErrorsNameTheField) {
       {"name: x\nchecks: [{name: c, command: [true], timeout: 0s}]\n", "checks[0].timeout: must be positive"},
       {"name: x\nchecks: [{name: c, command: [true]}, {name: c, command: [true]}]\n", "checks: name 'c' used twice"},
       {"name: x\nchecks: [{name: c, command: [true], retries: 2}]\n", "checks[0].retries: unknown key"},
+      {"name: x\nfaults: [{at: 8s, jitter: 3s, command: [true]}]\n", "faults[0].jitter: at + jitter is after the last load ends"},
+      {"name: x\nseed: -1\n", "seed: must be a non-negative integer"},
+      {"name: x\nseed: 1.5\n", "seed: must be a non-negative integer"},
       {"name: [x\n", "YAML:"},
       {"- just a list\n", "expected a YAML map"},
   };
@@ -181,6 +184,19 @@ checks:
   EXPECT_EQ(s->checks[0].timeout, seconds(90));
   EXPECT_EQ(s->checks[1].command[1], "/repo/lab/rpo.py");
   EXPECT_EQ(s->checks[1].timeout, seconds(60));
+}
+
+TEST(ScenarioTest, FaultJitterAndSeed) {
+  Placeholders ph{"/bin/keel", "/tmp/out", "", {}, {}};
+  auto s = ParseScenario("name: x\nseed: 42\nloads: [{name: l, target: t, duration: 10s}]\n"
+                         "faults: [{name: a, at: 2s, jitter: 3s, command: [true]}, {name: b, at: 1s, command: [true]}]\n", &ph);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->seed, 42u);
+  EXPECT_EQ(s->faults[0].jitter, seconds(3));
+  EXPECT_EQ(s->faults[1].jitter, seconds(0));
+  auto unseeded = ParseScenario("name: x\nloads: [{name: l, target: t, duration: 10s}]\n", &ph);
+  ASSERT_TRUE(unseeded.ok());
+  EXPECT_FALSE(unseeded->seed.has_value());
 }
 
 TEST(ScenarioTest, KeelLoadTemplatesPassThrough) {

@@ -78,6 +78,7 @@ struct FaultSpec {
   std::string name;
   Kind kind = Kind::kToxic;
   Duration at{};
+  Duration jitter{};                 // the fault starts at a uniform random moment in [at, at + jitter)
   std::optional<Duration> duration;  // kToxic: removed after; unset = until the end
   // kToxic: the toxic as Toxiproxy JSON attributes.
   std::string proxy, toxic_type, stream = "downstream";
@@ -134,6 +135,7 @@ struct Scenario {
   Alerting alerting;
   Duration scrape_interval = std::chrono::seconds(1);
   Duration stop_grace = std::chrono::seconds(10);
+  std::optional<std::uint64_t> seed;  // of the faults' jitter; unset: a fresh one per run (recorded)
 
   // When the last load stops sending, from the scenario start.
   Duration length() const;
