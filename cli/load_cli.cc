@@ -25,6 +25,8 @@ CLI::App* AddLoadCommand(CLI::App& app, load::LoadFlags& f) {
   cmd->add_option("--json", f.json_file, "write a JSON summary to FILE");
   cmd->add_option("--hlog", f.hlog_file, "write per-second corrected-latency histograms (HdrHistogram log v1.2)");
   cmd->add_option("--timeseries", f.timeseries_file, "write per-second CSV rows to FILE");
+  cmd->add_option("--results", f.results_file,
+                  "write one CSV line per finished request to FILE: seq,intended_unix_us,status,latency_us,outcome");
   cmd->add_option("--count-within", f.count_within,
                   "latency thresholds, e.g. '50ms,200ms': count answers below 400 within each, per second (le_50ms columns)");
   cmd->add_option("--slo", f.slo, "thresholds, e.g. 'p99<5ms,p99.9<20ms,errors<0.1%,rate>=0.99'");

@@ -224,6 +224,18 @@ StatusOr<std::vector<Notification>> Connection::Wait(Duration timeout) {
   }
 }
 
+bool Connection::Probe() {
+  // Readable while idle: a NOTIFY (kept for Wait), a FATAL message from a
+  // terminated backend, or EOF, which marks the connection bad. A few
+  // rounds: the message and the EOF after it may arrive as two reads.
+  for (int round = 0; round < 4 && PQstatus(conn_) == CONNECTION_OK; ++round) {
+    pollfd fd{PQsocket(conn_), POLLIN, 0};
+    if (fd.fd < 0 || ::poll(&fd, 1, 0) <= 0) break;
+    if (PQconsumeInput(conn_) == 0) break;
+  }
+  return healthy();
+}
+
 bool Connection::healthy() const {
   return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_INERROR &&
          PQtransactionStatus(conn_) != PQTRANS_UNKNOWN;
@@ -301,7 +313,10 @@ struct Pool::Impl {
         queue.pop_front();
         depth->Set(static_cast<double>(queue.size()));
       }
-      if (conn && !conn->healthy()) {
+      // Probe: after a failover, a worker that sat idle still holds a
+      // connection to the dead server; it reconnects now rather than fail
+      // its next task.
+      if (conn && !conn->Probe()) {
         conn.reset();
         connections->Add(-1);
       }

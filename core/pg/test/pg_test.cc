@@ -313,6 +313,50 @@ TEST(PgPool, ReconnectsAfterItsBackendIsKilledAndRollsBackLeakedTransactions) {
   EXPECT_NE(*pid, *pid2);
 }
 
+// A failover leaves idle workers holding connections to the dead server;
+// the pool must notice before the next task, not fail it.
+TEST(PgPool, ReplacesAConnectionTheServerClosedWhileIdleBeforeTheNextTask) {
+  const std::string url = FreshDatabase();
+  obs::Registry registry;
+  auto pool = Pool::Create({.url = url, .pool_size = 1}, registry);
+  ASSERT_TRUE(pool.ok());
+  auto backend_pid = [&] {
+    return (*pool)->Call<int>([](Connection& c) -> StatusOr<int> {
+      auto r = c.Exec("SELECT pg_backend_pid()");
+      if (!r.ok()) return r.status();
+      return static_cast<int>(r->int64(0, 0));
+    });
+  };
+  auto pid = backend_pid();
+  ASSERT_TRUE(pid.ok()) << pid.status().message();
+  auto admin = Open(url);
+  ASSERT_TRUE(admin->Exec("SELECT pg_terminate_backend($1, 5000)", {std::to_string(*pid)}).ok());
+
+  auto pid2 = backend_pid();  // the very next task
+  ASSERT_TRUE(pid2.ok()) << pid2.status().message();
+  EXPECT_NE(*pid, *pid2);
+  auto& tasks = registry.AddCounter("keel_pg_tasks_total", "", {"pool", "outcome"});
+  EXPECT_EQ(tasks.Get({"db", "broken"})->Value(), 0u);
+  EXPECT_EQ(tasks.Get({"db", "ok"})->Value(), 2u);
+}
+
+TEST(PgConnection, ProbeSeesAClosedConnectionAndKeepsNotifications) {
+  const std::string url = FreshDatabase();
+  auto c = Open(url);
+  auto admin = Open(url);
+  ASSERT_TRUE(c->Listen("ch").ok());
+  ASSERT_TRUE(admin->Script("NOTIFY ch, 'hi'").ok());
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(c->Probe());  // reads the notification
+  auto n = c->Wait(0ms);    // and Wait still gets it
+  ASSERT_TRUE(n.ok());
+  ASSERT_EQ(n->size(), 1u);
+  EXPECT_EQ((*n)[0].payload, "hi");
+  ASSERT_TRUE(admin->Exec("SELECT pg_terminate_backend($1, 5000)", {std::to_string(c->backend_pid())}).ok());
+  EXPECT_FALSE(c->Probe());
+  EXPECT_FALSE(c->healthy());
+}
+
 TEST(PgPool, AServerThatIsDownFailsTasksFast) {
   obs::Registry registry;
   auto pool = Pool::Create({.url = "postgresql://keel@127.0.0.1:1/postgres", .pool_size = 1}, registry);

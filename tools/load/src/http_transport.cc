@@ -248,6 +248,7 @@ class HttpTransport final : public Transport {
     Outcome o;
     o.at = Clock::now();
     const int status = c.parser->status;
+    o.status = status;
     if (status >= 400) {
       o.kind = Outcome::Kind::kError;
       o.error = status >= 500 ? ErrorKind::kStatus5xx : ErrorKind::kStatus4xx;

@@ -9,6 +9,7 @@
 #include "keel/load/hlog.h"
 #include "keel/load/load_engine.h"
 #include "keel/load/report.h"
+#include "keel/load/results_writer.h"
 
 namespace keel::load {
 namespace {
@@ -166,13 +167,26 @@ int RunLoadCommand(const LoadFlags& flags) {
     if (!ts_out) return UsageError("--timeseries: cannot write '" + flags.timeseries_file + "'");
   }
 
+  std::unique_ptr<ResultsFile> results;
+  if (!flags.results_file.empty()) {
+    auto f = ResultsFile::Create(flags.results_file);
+    if (!f.ok()) return UsageError("--results: " + f.status().message());
+    results = std::move(*f);
+    cfg->results = results.get();
+  }
+
   auto result = RunLoad(*cfg);
   if (!result.ok()) return UsageError(result.status().message());
+  const Status results_written = results ? results->Close() : Status::Ok();
 
   std::cout << HumanSummary(*result) << "\n" << PercentileSpectrum(result->corrected);
   std::cout.flush();
   if (json_out.is_open()) json_out << ToJson(*result) << "\n";
   if (ts_out.is_open()) WriteTimeseries(*result, ts_out);
+  if (!results_written.ok()) {
+    std::fprintf(stderr, "keel: error: --results: %s\n", results_written.message().c_str());
+    return 1;
+  }
   for (const auto& s : result->slos) {
     if (!s.passed) return 1;
   }

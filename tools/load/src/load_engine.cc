@@ -223,6 +223,7 @@ struct Timeline {
   Clock::time_point send_end;       // no request is due after this
   double warmup_rate = 0;           // open loop: rate during warm-up
   std::uint64_t warmup_count = 0;   // open loop: requests due during warm-up
+  Clock::duration unix_offset{};    // a steady time plus this is its wall-clock time
 };
 
 // Runs one load thread: the schedule, backlog, timeouts and counting, over
@@ -238,7 +239,9 @@ class Worker final : public TransportEvents {
       : cfg_(cfg), tl_(tl), agg_(agg), index_(index), threads_(threads),
         io_(thread_safe_io ? 1 : BOOST_ASIO_CONCURRENCY_HINT_UNSAFE), pacer_(io_), tick_(io_),
         transport_(make(io_, *this, index)),
-        slots_(static_cast<std::size_t>(transport_->slots())) {}
+        slots_(static_cast<std::size_t>(transport_->slots())) {
+    if (cfg_.results != nullptr) results_.emplace(*cfg_.results);
+  }
 
   void Run() {
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // sub-millisecond pacing
@@ -253,6 +256,7 @@ class Worker final : public TransportEvents {
       if (!ec) Tick();
     });
     io_.run();
+    if (results_) results_->Flush();
     FlushSecond(std::numeric_limits<std::int64_t>::max());
     agg_.Finish(index_);
   }
@@ -272,6 +276,7 @@ class Worker final : public TransportEvents {
   struct Slot {
     enum class State { kNotReady, kIdle, kBusy } state = State::kNotReady;
     Clock::time_point intended, sent, deadline;
+    std::uint64_t seq = 0;  // what {{seq}} rendered to for its request
     bool measured = false;  // its request is after warm-up and not yet counted
   };
 
@@ -308,6 +313,10 @@ class Worker final : public TransportEvents {
   }
 
   void Record(const Slot& s, const Outcome& o) {
+    WriteResult(s, o.at, o.status,
+                o.kind == Outcome::Kind::kOk         ? "ok"
+                : o.kind == Outcome::Kind::kOverLimit ? "over_limit"
+                                                      : ErrorKindName(o.error));
     Counters& cnt = Count(o.at);
     const bool answered = o.kind != Outcome::Kind::kError || o.answered;
     if (o.kind == Outcome::Kind::kError) {
@@ -333,6 +342,18 @@ class Worker final : public TransportEvents {
     for (std::size_t i = 0; i < cfg_.count_within_us.size(); ++i) {
       if (corrected_us <= cfg_.count_within_us[i]) cnt.within[i]++;
     }
+  }
+
+  void WriteResult(const Slot& s, Clock::time_point at, int status, std::string_view outcome) {
+    if (!results_) return;
+    using std::chrono::duration_cast;
+    using std::chrono::microseconds;
+    results_->Add({.seq = s.seq,
+                   .intended_unix_us =
+                       duration_cast<microseconds>((s.intended + tl_.unix_offset).time_since_epoch()).count(),
+                   .status = status,
+                   .latency_us = std::max<std::int64_t>(1, duration_cast<microseconds>(at - s.intended).count()),
+                   .outcome = outcome});
   }
 
   std::optional<Clock::time_point> DueTime(std::uint64_t k) const {
@@ -408,6 +429,7 @@ class Worker final : public TransportEvents {
     }
     s.state = Slot::State::kBusy;
     s.intended = p.intended;
+    s.seq = p.seq;
     s.sent = now;
     s.deadline = now + cfg_.timeout;
     s.measured = p.intended >= tl_.measure_start;
@@ -451,6 +473,7 @@ class Worker final : public TransportEvents {
       if (s.measured) {
         ++errors[static_cast<int>(ErrorKind::kTimeout)];
         Count(now).errors++;
+        WriteResult(s, now, 0, ErrorKindName(ErrorKind::kTimeout));
       }
       s.measured = false;
       s.state = Slot::State::kNotReady;
@@ -509,6 +532,7 @@ class Worker final : public TransportEvents {
   // Declared after io_: destroyed first, while handlers it posted can still be dropped.
   std::unique_ptr<Transport> transport_;
   std::vector<Slot> slots_;
+  std::optional<ResultsBuffer> results_;
   std::vector<int> idle_;
   std::deque<Pending> backlog_;
   std::uint64_t next_k_ = 0;
@@ -574,6 +598,8 @@ StatusOr<RunResult> RunLoad(const LoadConfig& cfg) {
       std::chrono::duration_cast<std::chrono::milliseconds>(
           (std::chrono::system_clock::now() + (tl.measure_start - Clock::now())).time_since_epoch())
           .count();
+  tl.unix_offset = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::system_clock::now().time_since_epoch() - Clock::now().time_since_epoch());
   Aggregator agg(cfg, cfg.threads, measured_s, &result);
 
   const std::string grpc_target =

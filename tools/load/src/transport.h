@@ -24,6 +24,7 @@ struct Outcome {
   Kind kind = Kind::kOk;
   ErrorKind error = ErrorKind::kRead;  // when kError
   bool answered = false;   // kError that is an answer (HTTP 4xx/5xx): completed, latency recorded
+  int status = 0;          // HTTP: the answer's status; 0 without one, and for rls://
   Clock::time_point at;    // when the answer or the failure arrived
 };
 

@@ -123,6 +123,12 @@ class Connection {
 
   // True while the connection is usable and not inside a failed transaction.
   bool healthy() const;
+  // Reads, without waiting, what the server sent while the connection sat
+  // idle, so that a connection the server closed (backend terminated,
+  // server crashed or shut down, a failover) is seen as broken before a
+  // task uses it: libpq notices a closed socket only when it next reads.
+  // Returns healthy().
+  bool Probe();
   bool in_transaction() const;
   int server_version() const;  // e.g. 150018
   int backend_pid() const;

@@ -3,8 +3,9 @@
 // --domain and --descriptor).
 //
 // Exit codes: 0 when the run finished and every --slo bound held, 1 when a
-// bound broke (the report says which and when), 2 for bad flags or an
-// unreachable target name (one line on stderr).
+// bound broke (the report says which and when) or the --results file could
+// not be written completely, 2 for bad flags or an unreachable target name
+// (one line on stderr).
 #pragma once
 
 #include <string>
@@ -27,6 +28,7 @@ struct LoadFlags {
   std::string warmup = "0s";
   std::string timeout = "2s";
   std::string json_file, hlog_file, timeseries_file;
+  std::string results_file;  // one CSV line per finished request (results_writer.h)
   std::string slo;
   std::string count_within;  // "50ms,200ms": per-second good answers within each
   // rls:// only.

@@ -34,6 +34,7 @@
 #include "keel/base/units.h"
 #include "keel/load/rate_profile.h"
 #include "keel/load/request_template.h"
+#include "keel/load/results_writer.h"
 #include "keel/load/rls_request.h"
 #include "keel/load/run_result.h"
 #include "keel/load/slo.h"
@@ -75,6 +76,10 @@ struct LoadConfig {
   std::function<void(const SecondRow& row, const obs::LatencyHistogram& corrected_interval,
                      double offset_s)>
       on_second;
+  // When set (not owned; outlives the run): one line per finished measured
+  // request (answered, failed or timed out; not those never sent), through
+  // a buffer per load thread.
+  ResultsFile* results = nullptr;
 };
 
 // Errors: InvalidArgument for a bad config, Unavailable when the target's
