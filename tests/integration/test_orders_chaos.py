@@ -33,7 +33,7 @@ class OrdersChaosScenario(unittest.TestCase):
             with open(os.path.join(out, "faults.json")) as f:
                 faults = {x["name"]: x for x in json.load(f)}
             for name in ("orders killed", "inventory killed", "payments killed", "postgres killed", "nats killed",
-                         "orders killed again"):
+                         "orders killed between commit and publish", "orders killed again"):
                 self.assertEqual(faults[name]["kind"], "restart", name)
                 self.assertIsNotNone(faults[name]["end_s"], f"{name}: never healthy again")
             self.assertEqual(faults["provider 30% resets"]["detail"]["toxicity"], 0.3)

@@ -67,7 +67,7 @@ struct Inbox::Impl {
   // One try: the processed check, then the handler with its commit.
   Status Attempt(const Delivery& d) {
     const std::string table = pg::QuoteIdentifier(options.schema) + ".inbox";
-    if (!conn || !conn->healthy()) {
+    if (!conn || !conn->Probe()) {  // Probe: a connection the server closed while idle
       conn.reset();
       auto c = pg::Connection::Open(options.postgres);
       if (!c.ok()) return c.status();

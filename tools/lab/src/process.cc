@@ -9,6 +9,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <thread>
 
 namespace keel::lab {
@@ -98,8 +102,54 @@ void Child::Reaped(int wait_status) {
   ::kill(-pid_, SIGKILL);
 }
 
+namespace {
+
+// Every descendant of `root` now (by parent pid, from /proc), so that a
+// child that left the process group (PostgreSQL's backends call setsid())
+// is reached too.
+std::vector<pid_t> Descendants(pid_t root) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...; comm may hold spaces and parentheses.
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid) children[ppid].push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  std::vector<pid_t> out;
+  std::vector<pid_t> todo = {root};
+  while (!todo.empty()) {
+    const pid_t p = todo.back();
+    todo.pop_back();
+    for (pid_t c : children[p]) {
+      out.push_back(c);
+      todo.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void Child::Signal(int signal) {
-  if (!exit_code_) ::kill(-pid_, signal);
+  if (exit_code_) return;
+  // The group and every descendant: stopped first, so that none is
+  // reparented (and lost from the tree) before the signal reaches it.
+  const std::vector<pid_t> tree = Descendants(pid_);
+  if (signal == SIGKILL) {
+    ::kill(-pid_, SIGSTOP);
+    for (pid_t p : tree) ::kill(p, SIGSTOP);
+  }
+  ::kill(-pid_, signal);
+  for (pid_t p : tree) ::kill(p, signal);
 }
 
 bool Child::Running() {
@@ -123,7 +173,7 @@ void Child::Stop(int signal, Duration grace) {
   if (!Running()) return;
   Signal(signal);
   if (Wait(grace)) return;
-  ::kill(-pid_, SIGKILL);
+  Signal(SIGKILL);
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }

@@ -77,6 +77,28 @@ TEST(ChildTest, SignalReachesTheWholeGroup) {
   std::remove(log.c_str());
 }
 
+TEST(ChildTest, KillReachesADescendantThatLeftTheGroup) {
+  // PostgreSQL's backends call setsid(): a group kill alone spares them.
+  const std::string log = TempLog();
+  auto c = Child::Start({"sh", "-c", "setsid sleep 30 & echo $!; wait"}, {}, log);
+  ASSERT_TRUE(c.ok());
+  for (int i = 0; i < 200 && Read(log).empty(); ++i) std::this_thread::sleep_for(milliseconds(10));
+  const pid_t escaped = std::stoi(Read(log));
+  ASSERT_NE(::getpgid(escaped), ::getpgid((*c)->pid()));
+  (*c)->Signal(SIGKILL);
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    // Gone, or a zombie waiting for its new parent to reap it.
+    std::ifstream stat("/proc/" + std::to_string(escaped) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    gone = text.empty() || text.find(") Z") != std::string::npos;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(gone);
+  (*c)->Stop(SIGKILL, seconds(1));
+  std::remove(log.c_str());
+}
+
 TEST(ChildTest, DestructorKillsARunningChild) {
   const std::string log = TempLog();
   pid_t pid = 0;

@@ -36,7 +36,10 @@ class Child {
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
 
-  // Sends `signal` to the child's process group; no-op once it exited.
+  // Sends `signal` to the child's process group and to every descendant
+  // (also those that left the group with setsid(), as PostgreSQL's backends
+  // do); a SIGKILL stops them all first, as a host that dies. No-op once it
+  // exited.
   void Signal(int signal);
   // True while it has not exited (reaps it when it has).
   bool Running();
