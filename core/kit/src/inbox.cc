@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "keel/obs/log.h"
 
@@ -31,18 +36,28 @@ struct Inbox::Impl {
   obs::Counter* dead = nullptr;
   obs::Counter* waited = nullptr;
   obs::Histogram* duration = nullptr;
-  std::mt19937_64 rng{std::random_device{}()};
-  std::unique_ptr<pg::Connection> conn;
+
+  // One handler thread: its own connection, and the messages routed to it.
+  struct Worker {
+    std::unique_ptr<pg::Connection> conn;
+    std::mt19937_64 rng{std::random_device{}()};
+    std::deque<nats::Message> queue;  // guarded by Impl::mu
+    std::thread thread;
+  };
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::mutex mu;
+  std::condition_variable cv;  // a queue gained a message, lost one, or stop
+  std::size_t queued = 0;      // guarded by mu
 
   // Full jitter: uniform in [0, min(cap, base * 2^(n-1))].
-  Duration Backoff(std::uint64_t delivered) {
+  Duration Backoff(Worker& w, std::uint64_t delivered) {
     const auto shift = std::min<std::uint64_t>(delivered > 0 ? delivered - 1 : 0, 20);
     const auto ceiling = std::min<Duration>(options.retry_cap, options.retry_base * (1LL << shift));
     std::uniform_int_distribution<Duration::rep> d(0, ceiling.count());
-    return Duration(d(rng));
+    return Duration(d(w.rng));
   }
 
-  void DeadLetter(nats::Message& m, const std::string& id, const std::string& error) {
+  void DeadLetter(Worker& w, nats::Message& m, const std::string& id, const std::string& error) {
     const std::string dlq_id = "dlq-" + (id.empty() ? std::string(m.subject()) : id) + "-" +
                                std::to_string(m.stream_sequence());
     auto ack = nats->Publish(options.dlq_prefix + options.durable, m.data(), dlq_id,
@@ -54,7 +69,7 @@ struct Inbox::Impl {
     if (!ack.ok()) {
       obs::Log(obs::LogLevel::kWarn, "inbox: dead-letter publish failed",
                {{"consumer", options.durable}, {"error", ack.status().message()}});
-      (void)m.Nak(Backoff(m.delivered()));
+      (void)m.Nak(Backoff(w, m.delivered()));
       return;
     }
     dead->Inc();
@@ -65,8 +80,9 @@ struct Inbox::Impl {
   }
 
   // One try: the processed check, then the handler with its commit.
-  Status Attempt(const Delivery& d) {
+  Status Attempt(Worker& w, const Delivery& d) {
     const std::string table = pg::QuoteIdentifier(options.schema) + ".inbox";
+    auto& conn = w.conn;
     if (!conn || !conn->Probe()) {  // Probe: a connection the server closed while idle
       conn.reset();
       auto c = pg::Connection::Open(options.postgres);
@@ -87,13 +103,18 @@ struct Inbox::Impl {
     return handler(d, commit);
   }
 
-  void Handle(nats::Message& m) {
+  static bool IsEvent(const nlohmann::json& event) {
+    return !event.is_discarded() && event.is_object() && event.contains("id") && event["id"].is_string();
+  }
+
+  void Handle(Worker& w, nats::Message& m) {
     const auto start = std::chrono::steady_clock::now();
     auto event = nlohmann::json::parse(m.data(), nullptr, false);
-    if (event.is_discarded() || !event.is_object() || !event.contains("id") || !event["id"].is_string()) {
-      DeadLetter(m, "", "not a CloudEvents JSON message");
+    if (!IsEvent(event)) {
+      DeadLetter(w, m, "", "not a CloudEvents JSON message");
       return;
     }
+    auto& conn = w.conn;
     Delivery d;
     d.id = event["id"].get<std::string>();
     d.type = event.value("type", "");
@@ -106,14 +127,14 @@ struct Inbox::Impl {
     // without spending its deliveries on the way to the DLQ.
     Status s;
     for (std::uint64_t attempt = 1;; ++attempt) {
-      s = Attempt(d);
+      s = Attempt(w, d);
       if (s.ok() || s.code() == StatusCode::kAlreadyExists || (conn && conn->healthy()) || stop) break;
       waited->Inc();
       if (attempt == 1) {
         obs::Log(obs::LogLevel::kWarn, "inbox: database unavailable, holding the message",
                  {{"consumer", options.durable}, {"id", d.id}, {"error", s.message()}});
       }
-      Pause(std::min<Duration>(std::max(Backoff(attempt), options.retry_base), options.ack_wait / 3));
+      Pause(std::min<Duration>(std::max(Backoff(w, attempt), options.retry_base), options.ack_wait / 3));
       (void)m.InProgress();
     }
     if (stop && !s.ok() && !(conn && conn->healthy())) {
@@ -135,14 +156,14 @@ struct Inbox::Impl {
     const bool poison = s.code() == StatusCode::kInvalidArgument ||
                         s.code() == StatusCode::kFailedPrecondition || s.code() == StatusCode::kNotFound;
     if (poison || m.delivered() >= static_cast<std::uint64_t>(options.max_deliver)) {
-      DeadLetter(m, d.id, s.message());
+      DeadLetter(w, m, d.id, s.message());
       return;
     }
     retried->Inc();
     obs::Log(obs::LogLevel::kInfo, "inbox: retrying message",
              {{"consumer", options.durable}, {"id", d.id}, {"delivered", std::to_string(m.delivered())},
               {"error", s.message()}});
-    (void)m.Nak(Backoff(m.delivered()));
+    (void)m.Nak(Backoff(w, m.delivered()));
   }
 
   // Sleeps `d` in 50 ms slices, so a stop is seen promptly.
@@ -180,8 +201,48 @@ struct Inbox::Impl {
           (void)m.Nak();
           continue;
         }
-        Handle(m);
+        if (workers.size() == 1) {
+          Handle(*workers[0], m);
+        } else {
+          Dispatch(std::move(m));
+        }
       }
+    }
+  }
+
+  // Routes a message to the worker of its aggregate (the CloudEvent's
+  // subject: the order id), so that one aggregate's messages are handled in
+  // order, one at a time, as with a single worker, while other aggregates'
+  // run in parallel. Waits while the workers hold enough already.
+  void Dispatch(nats::Message m) {
+    auto event = nlohmann::json::parse(m.data(), nullptr, false);
+    std::string key(m.subject());
+    if (IsEvent(event) && event.contains("subject") && event["subject"].is_string()) {
+      key = event["subject"].get<std::string>();
+    }
+    Worker& w = *workers[std::hash<std::string>{}(key) % workers.size()];
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return stop || queued < 4 * workers.size(); });
+    w.queue.push_back(std::move(m));
+    ++queued;
+    cv.notify_all();
+  }
+
+  void Work(Worker& w) {
+    while (true) {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return stop || !w.queue.empty(); });
+      if (w.queue.empty()) return;  // stopped
+      nats::Message m = std::move(w.queue.front());
+      w.queue.pop_front();
+      --queued;
+      cv.notify_all();
+      lock.unlock();
+      if (stop) {
+        (void)m.Nak();  // redelivered to the next start
+        continue;
+      }
+      Handle(w, m);
     }
   }
 };
@@ -193,6 +254,7 @@ StatusOr<std::unique_ptr<Inbox>> Inbox::Start(Options options, nats::Client& nat
     return InvalidArgument("inbox: schema, stream, durable and filter_subject are required");
   }
   if (options.max_deliver < 1) return InvalidArgument("inbox: max_deliver must be >= 1");
+  if (options.workers < 1 || options.workers > 64) return InvalidArgument("inbox: workers must be 1..64");
   if (Status s = pg::ValidateOptions(options.postgres); !s.ok()) return s;
   options.postgres.search_path = options.schema;
   auto impl = std::make_unique<Impl>();
@@ -211,6 +273,13 @@ StatusOr<std::unique_ptr<Inbox>> Inbox::Start(Options options, nats::Client& nat
   impl->nats = &nats;
   impl->handler = std::move(handler);
   Impl* raw = impl.get();
+  for (int i = 0; i < impl->options.workers; ++i) impl->workers.push_back(std::make_unique<Impl::Worker>());
+  if (impl->workers.size() > 1) {
+    for (auto& w : impl->workers) {
+      Impl::Worker* wp = w.get();
+      w->thread = std::thread([raw, wp] { raw->Work(*wp); });
+    }
+  }
   impl->thread = std::thread([raw] { raw->Run(); });
   return std::unique_ptr<Inbox>(new Inbox(std::move(impl)));
 }
@@ -218,8 +287,15 @@ StatusOr<std::unique_ptr<Inbox>> Inbox::Start(Options options, nats::Client& nat
 Inbox::Inbox(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Inbox::~Inbox() {
-  impl_->stop = true;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);  // no worker misses the wake-up
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
   impl_->thread.join();
+  for (auto& w : impl_->workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
 }
 
 std::uint64_t Inbox::processed() const { return impl_->count.load(); }

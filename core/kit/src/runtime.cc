@@ -13,6 +13,8 @@ void AddMessagingKeys(config::Schema& schema) {
   AddKeyOnce(schema, {"inbox.retry_cap", Type::kDuration, "10s", "redelivery backoff cap", 1, 3600000});
   AddKeyOnce(schema, {"inbox.ack_wait", Type::kDuration, "30s", "a message taken and not acked (a crash) is redelivered after this",
        100, 3600000});
+  AddKeyOnce(schema, {"inbox.workers", Type::kInt, "4",
+       "handler threads per consumer; one order's messages stay on one, in order", 1, 64});
   AddKeyOnce(schema, {"outbox.poll_interval", Type::kDuration, "500ms", "outbox relay poll when no NOTIFY came", 10,
        3600000});
 }
@@ -51,6 +53,7 @@ StatusOr<std::unique_ptr<Runtime>> Runtime::Start(const config::Config& cfg, con
   rt->inbox_defaults_.retry_base = cfg.GetDuration("inbox.retry_base");
   rt->inbox_defaults_.retry_cap = cfg.GetDuration("inbox.retry_cap");
   rt->inbox_defaults_.ack_wait = cfg.GetDuration("inbox.ack_wait");
+  rt->inbox_defaults_.workers = static_cast<int>(cfg.GetInt("inbox.workers"));
   return rt;
 }
 
@@ -71,6 +74,7 @@ Status Runtime::StartInbox(const std::string& stream, const std::string& durable
   options.retry_base = inbox_defaults_.retry_base;
   options.retry_cap = inbox_defaults_.retry_cap;
   options.ack_wait = inbox_defaults_.ack_wait;
+  options.workers = inbox_defaults_.workers;
   auto inbox = Inbox::Start(std::move(options), *nats_, *registry_, std::move(handler));
   if (!inbox.ok()) return inbox.status();
   inboxes_.push_back(std::move(*inbox));

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "keel/kit/kit.h"
@@ -156,6 +158,48 @@ TEST_F(InboxTest, MessagesWaitOutTheirDatabaseInsteadOfDyingInTheDlq) {
       << text;
   EXPECT_NE(text.find(R"(keel_inbox_messages_total{consumer="svc",outcome="processed"} 3)"), std::string::npos)
       << text;
+}
+
+TEST_F(InboxTest, WorkersKeepEachAggregatesOrderAndRunOthersInParallel) {
+  ASSERT_TRUE(conn->Script("CREATE TABLE svc.seen (agg text, n int, PRIMARY KEY (agg, n))").ok());
+  std::mutex mu;
+  std::set<std::thread::id> threads;
+  Inbox::Options o = InboxOptions();
+  o.workers = 4;
+  auto inbox = Inbox::Start(o, *client, registry, [&](const Delivery& d, const Inbox::Commit& commit) -> Status {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      threads.insert(std::this_thread::get_id());
+    }
+    std::this_thread::sleep_for(1ms);  // long enough for others to overlap
+    return commit([&](pg::Connection& tx) -> Status {
+      const std::string agg = d.data["agg"].get<std::string>();
+      const int n = d.data["n"].get<int>();
+      auto last = tx.Exec("SELECT coalesce(max(n), 0) FROM svc.seen WHERE agg = $1", {agg});
+      if (!last.ok()) return last.status();
+      if (last->int64(0, 0) != n - 1) {
+        return FailedPrecondition(agg + ": " + std::to_string(n) + " after " + std::to_string(last->int64(0, 0)));
+      }
+      auto r = tx.Exec("INSERT INTO svc.seen VALUES ($1, $2)", {agg, std::to_string(n)});
+      return r.ok() ? Status::Ok() : r.status();
+    });
+  });
+  ASSERT_TRUE(inbox.ok()) << inbox.status().message();
+  constexpr int kAggs = 8, kEach = 25;
+  for (int n = 1; n <= kEach; ++n) {
+    for (int a = 0; a < kAggs; ++a) {
+      const std::string agg = "ord_" + std::to_string(a);
+      const std::string ev = R"({"specversion":"1.0","id":")" + agg + "-" + std::to_string(n) +
+                             R"(","source":"/t","type":"t.step","subject":")" + agg + R"(","data":{"agg":")" + agg +
+                             R"(","n":)" + std::to_string(n) + "}}";
+      ASSERT_TRUE(client->Publish(subject + ".cmd", ev).ok());
+    }
+  }
+  ASSERT_TRUE(Eventually([&] { return (*inbox)->processed() == kAggs * kEach; }, 30s)) << (*inbox)->processed();
+  EXPECT_EQ(DlqCount(), 0u);  // no message out of its aggregate's order
+  EXPECT_EQ(conn->Exec("SELECT count(*) FROM svc.seen")->int64(0, 0), kAggs * kEach);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_GT(threads.size(), 1u);
 }
 
 TEST_F(InboxTest, PoisonGoesStraightToTheDeadLetterStream) {

@@ -33,8 +33,12 @@
 // Delivered, Keel-Dlq-Consumer, then terminated. A message that is not a
 // CloudEvent is poison.
 //
-// Messages are handled one at a time in stream order (max_ack_pending 1 is
-// not forced: order across a nak is not kept, handlers must tolerate it).
+// With workers = 1 messages are handled one at a time in stream order. With
+// more, each message goes to the worker of its aggregate (the CloudEvent's
+// `subject`), so one aggregate's messages are still handled one at a time
+// in stream order, and different aggregates' in parallel, each worker with
+// its own connection (their commits then share PostgreSQL's WAL flushes).
+// Order across a nak is not kept: handlers must tolerate it.
 //
 // Metrics (label consumer): keel_inbox_messages_total{outcome=processed|
 // duplicate|retried|dead_lettered|database_wait}, keel_inbox_handle_duration_seconds.
@@ -78,6 +82,7 @@ class Inbox {
     Duration retry_cap = std::chrono::seconds(10);
     Duration ack_wait = std::chrono::seconds(30);
     int batch = 16;
+    int workers = 1;  // handler threads, 1..64
   };
   // Runs fn in a transaction that also records the message as processed.
   // AlreadyExists from it means another delivery got there first.
