@@ -57,6 +57,7 @@ bench: build
 	bash bench/ratelimit_limit_req.sh
 	bash bench/ratelimit_grpc.sh
 	bash bench/ratelimit_cpu.sh
+	bash bench/orders.sh
 
 clean:
 	rm -rf build build-debug build-asan build-tsan build-fuzz

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace keel::outbox {
 
@@ -13,7 +15,7 @@ namespace {
 std::string Channel(const std::string& schema) { return "keel_outbox_" + schema; }
 
 // Unpublished rows from transactions older than every running one, in id
-// order, with the CloudEvent built by the database.
+// order, with the CloudEvent built by the database and the row's age now.
 constexpr const char* kReadySql = R"SQL(
 SELECT id, subject,
        json_build_object('specversion', '1.0',
@@ -23,7 +25,8 @@ SELECT id, subject,
                          'subject', aggregate_id,
                          'time', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                          'datacontenttype', 'application/json',
-                         'data', data)::text
+                         'data', data)::text,
+       EXTRACT(EPOCH FROM clock_timestamp() - created_at)::float8
 FROM outbox
 WHERE published_at IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY id
@@ -71,6 +74,7 @@ struct Relay::Impl {
   obs::Counter* errors = nullptr;
   obs::Counter* batches = nullptr;
   obs::Gauge* lag = nullptr;
+  obs::Histogram* delay = nullptr;
   std::atomic<std::uint64_t> count{0};
   std::atomic<bool> stop{false};
   std::thread thread;
@@ -80,7 +84,9 @@ struct Relay::Impl {
   StatusOr<int> Batch(pg::Connection& c) {
     auto rows = c.Exec(kReadySql, {std::to_string(options.batch), options.schema});
     if (!rows.ok()) return rows.status();
+    const auto read_at = std::chrono::steady_clock::now();
     std::string ids;
+    std::vector<double> delays;
     int done = 0;
     Status failed;
     for (int i = 0; i < rows->rows() && !stop; ++i) {
@@ -92,6 +98,11 @@ struct Relay::Impl {
         errors->Inc();
         break;  // keep the order: nothing after a failed event goes first
       }
+      // The row's age when read (the database's clock, so no skew between
+      // clocks) plus our time since. created_at is taken at the INSERT, before
+      // the rest of the transaction and its commit: an upper bound of commit → ack.
+      delays.push_back(std::strtod(rows->str(i, 3).c_str(), nullptr) +
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - read_at).count());
       ids += (ids.empty() ? "" : ",") + id;
       ++done;
     }
@@ -99,6 +110,8 @@ struct Relay::Impl {
       auto mark = c.Exec("UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY(('{' || $1 || '}')::bigint[])",
                          {ids});
       if (!mark.ok()) return mark.status();  // re-published later: de-duplicated
+      // Observed with the mark, so the histogram's count is the published total's.
+      for (double d : delays) delay->Observe(d);
       published->Inc(static_cast<std::uint64_t>(done));
       count += static_cast<std::uint64_t>(done);
     }
@@ -180,6 +193,10 @@ StatusOr<std::unique_ptr<Relay>> Relay::Start(RelayOptions options, nats::Client
   impl->lag = registry.AddGauge("keel_outbox_lag_seconds",
                                 "Age of the oldest unpublished outbox event (0 when none).", {"schema"})
                   .Get({schema});
+  impl->delay = registry.AddHistogram("keel_outbox_publish_delay_seconds",
+                                      "Outbox event commit (upper bound: its insert) to JetStream ack.",
+                                      {"schema"})
+                    .Get({schema});
   impl->options = std::move(options);
   impl->nats = &nats;
   Impl* raw = impl.get();

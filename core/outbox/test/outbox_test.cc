@@ -172,6 +172,28 @@ TEST_F(OutboxTest, EventsWaitOutANatsOutage) {
   EXPECT_EQ(client->Stream(stream)->messages, 5u);
 }
 
+TEST_F(OutboxTest, PublishDelayIsObservedOncePerPublishedEvent) {
+  auto relay = StartRelay(100ms);
+  // Held open 300 ms after its insert: the delay counts from the insert, so
+  // that event's observation is at least 0.3 s (an upper bound of commit → ack).
+  ASSERT_TRUE(pg::Transact(*conn, {}, [&](pg::Connection& tx) -> Status {
+                if (auto id = AppendOne(tx, "a", 1); !id.ok()) return id.status();
+                std::this_thread::sleep_for(300ms);
+                return Status::Ok();
+              }).ok());
+  for (int i = 2; i <= 4; ++i) {
+    ASSERT_TRUE(pg::Transact(*conn, {}, [&](pg::Connection& tx) { return AppendOne(tx, "a", i).status(); }).ok());
+  }
+  ASSERT_TRUE(WaitPublished(*relay, 4));
+  const auto delay = registry.AddHistogram("keel_outbox_publish_delay_seconds", "", {"schema"})
+                         .Get({"svc"})
+                         ->Collect();
+  EXPECT_EQ(delay.count, relay->published());
+  EXPECT_EQ(delay.count, 4u);
+  EXPECT_GE(delay.sum, 0.3);
+  EXPECT_LT(delay.sum, 4 * 5.0);  // none anywhere near WaitPublished's 5 s
+}
+
 TEST_F(OutboxTest, BadInputIsRejected) {
   EXPECT_EQ(Append(*conn, "svc", {.type = "", .subject = "x", .aggregate_id = "a"}).status().code(),
             StatusCode::kInvalidArgument);
