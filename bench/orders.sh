@@ -76,6 +76,7 @@ echo "postgres $(show server_version): fsync $(show fsync), synchronous_commit $
 
 NATS_PORT="$(free_port)"
 "${PIN_SERVER[@]}" nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$WORK/js" >"$WORK/nats.log" 2>&1 &
+NATS_PID=$!
 PIDS+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && break; sleep 0.1; done
 
@@ -89,6 +90,7 @@ SHOP="http://127.0.0.1:$SHOP_PORT"
   --set "postgres.url=postgresql://keel@127.0.0.1:$PG_PORT/shop" \
   --set "nats.url=nats://127.0.0.1:$NATS_PORT" \
   --set "payments.provider_url=http://127.0.0.1:$SIM_PORT" 2>"$WORK/shop.log" &
+SHOP_PID=$!
 PIDS+=($!)
 wait_http "$SHOP/metrics"
 curl -sf -X PUT "$SHOP/v1/inventory/B" -d '{"on_hand":1000000000000}' >/dev/null
@@ -113,11 +115,35 @@ for line in sys.stdin:
 for le, n in b.items(): print(le, int(n))'
 }
 
+# CPU seconds so far of shop, PostgreSQL (the postmaster and every backend)
+# and nats-server: "shop postgres nats". The provider simulator stands for
+# a service outside ours and is left out.
+cpu() {
+  python3 - "$SHOP_PID" "$PG_PID" "$NATS_PID" <<'PY'
+import os, sys
+hz = os.sysconf("SC_CLK_TCK")
+def times(pid):
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / hz, int(f[1])
+    except (OSError, IndexError):
+        return 0.0, 0
+shop, pg, nats = (int(p) for p in sys.argv[1:])
+pg_total = times(pg)[0]
+for d in os.listdir("/proc"):
+    if d.isdigit() and int(d) != pg:
+        t, ppid = times(int(d))
+        if ppid == pg: pg_total += t
+print(times(shop)[0], pg_total, times(nats)[0])
+PY
+}
+
 # orders CUSTOMER RATE DURATION -> "achieved p99_ms errors completed confirmed all waited_s outbox_p99_ms
 # not_confirmed" (the last: status:count,... of the orders not CONFIRMED, or -)
 orders() {
   local customer="$1" rate="$2" duration="$3"
   outbox_buckets > "$WORK/before"
+  cpu > "$WORK/cpu-before"
   "${PIN_LOAD[@]}" "$KEEL" load "$SHOP/v1/orders" -m POST -t 1 -c "$CONNECTIONS" -R "$rate" -d "$duration" \
     -H 'Content-Type: application/json' -H 'Idempotency-Key: {{uuid}}' \
     --body "{\"customer_id\":\"$customer\",\"items\":[{\"sku\":\"B\",\"qty\":1}],\"payment_token\":\"tok_visa\",\"amount_cents\":1000,\"currency\":\"USD\"}" \
@@ -133,11 +159,13 @@ orders() {
     sleep 0.2
   done
   outbox_buckets > "$WORK/after"
+  cpu > "$WORK/cpu-after"
   local open
   open="$("${PSQL[@]}" -d shop -c "SELECT COALESCE(string_agg(status || ':' || n, ',' ORDER BY status), '-') FROM
     (SELECT status, count(*) AS n FROM orders.orders WHERE customer_id = '$customer' AND status <> 'CONFIRMED'
      GROUP BY status) s")"
-  python3 - "$WORK/load.json" "$WORK/before" "$WORK/after" "$confirmed" "$all" "$waited" "$open" <<'PY'
+  python3 - "$WORK/load.json" "$WORK/before" "$WORK/after" "$confirmed" "$all" "$waited" "$open" \
+    "$WORK/cpu-before" "$WORK/cpu-after" <<'PY'
 import json, math, sys
 r = json.load(open(sys.argv[1]))
 def read(path):
@@ -152,8 +180,13 @@ if delta and delta[-1][1] > 0:
             p99 = le if math.isinf(le) else prev_le + (le - prev_le) * (want - prev_n) / max(n - prev_n, 1)
             break
         prev_le, prev_n = le, n
+# CPU per order, ms: the step's CPU (load and drain) over its orders.
+c0 = [float(x) for x in open(sys.argv[8]).read().split()]
+c1 = [float(x) for x in open(sys.argv[9]).read().split()]
+n = max(int(sys.argv[5]), 1)
+cpu = "/".join(f"{1000 * (b - a) / n:.2f}" for a, b in zip(c0, c1))
 print(round(r["achieved_rate"], 1), round(r["latency_ms"]["corrected"]["p99"], 2), r["errors"]["total"],
-      r["completed"], sys.argv[4], sys.argv[5], sys.argv[6], round(1000 * p99, 1), sys.argv[7])
+      r["completed"], sys.argv[4], sys.argv[5], sys.argv[6], round(1000 * p99, 1), sys.argv[7], cpu)
 PY
 }
 
@@ -186,7 +219,7 @@ for r in $(seq "$ROUNDS"); do
   echo "round $r pgbench TPC-B   : ${tps} tps (-c 8 -j 2 -M prepared, scale 10)"
   rate="$RATE_START" good="" bad="" bisected="" best=()
   for s in $(seq "$MAX_STEPS"); do
-    read -r achieved p99 errors completed confirmed all waited outbox open < <(orders "r${r}s${s}" "$rate" "$DURATION")
+    read -r achieved p99 errors completed confirmed all waited outbox open cpu < <(orders "r${r}s${s}" "$rate" "$DURATION")
     if sustained "$rate" "$achieved" "$p99" "$errors" "$completed" "$confirmed" "$all" "$waited"; then
       verdict=ok good="$rate"
       best=("$achieved" "$p99" "$outbox")
@@ -194,7 +227,8 @@ for r in $(seq "$ROUNDS"); do
       verdict=fail bad="$rate"
     fi
     echo "round $r orders @ ${rate}/s : ${achieved}/s, accept p99 ${p99} ms, errors ${errors}," \
-      "${confirmed}/${all} CONFIRMED after ${waited} s (others: ${open}), outbox p99 ${outbox} ms: ${verdict}"
+      "${confirmed}/${all} CONFIRMED after ${waited} s (others: ${open}), outbox p99 ${outbox} ms," \
+      "CPU/order shop/postgres/nats ${cpu} ms: ${verdict}"
     settle
     [ -n "$bisected" ] && break
     if [ -z "$bad" ]; then

@@ -249,11 +249,22 @@ kit::Reply PostOrder(pg::Connection& c, const Settings& cfg, const kit::Call& ca
   if (!req.ok()) return kit::Error(400, req.status().message());
   const std::string user = (*req)["customer_id"].get<std::string>();
   const std::string canonical = req->dump();
-  auto claimed = c.Exec("INSERT INTO idempotency_keys (user_id, key, fingerprint, request, locked_at) "
-                        "VALUES ($1, $2, md5($3), $3::jsonb, clock_timestamp()) ON CONFLICT DO NOTHING",
-                        {user, key, canonical});
-  if (!claimed.ok()) return kit::ErrorFrom(claimed.status());
-  if (claimed->affected() == 0) {
+  // The claim does not wait for its WAL flush: nothing durable depends on
+  // it alone. Phase 2's commit flushes it (the WAL is one sequence); a claim
+  // lost in a crash before that belongs to a request that got no answer,
+  // and the client's retry claims the key again.
+  std::int64_t claimed = 0;
+  Status claim = pg::Transact(c, {}, [&](pg::Connection& tx) -> Status {
+    if (auto off = tx.Exec("SET LOCAL synchronous_commit = off"); !off.ok()) return off.status();
+    auto r = tx.Exec("INSERT INTO idempotency_keys (user_id, key, fingerprint, request, locked_at) "
+                     "VALUES ($1, $2, md5($3), $3::jsonb, clock_timestamp()) ON CONFLICT DO NOTHING",
+                     {user, key, canonical});
+    if (!r.ok()) return r.status();
+    claimed = r->affected();
+    return Status::Ok();
+  });
+  if (!claim.ok()) return kit::ErrorFrom(claim);
+  if (claimed == 0) {
     std::optional<kit::Reply> answer;
     Status s = pg::Transact(c, {}, [&](pg::Connection& tx) -> Status {
       auto k = tx.Exec("SELECT fingerprint = md5($3), recovery_point, "
